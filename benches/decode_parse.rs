@@ -1,1 +1,91 @@
-fn main() {}
+//! Criterion benches of the ingest hot path, reported as MB/s of *uncompressed* JSON:
+//!
+//! - `inflate`: read + gunzip every file (the floor parsing has to beat);
+//! - `decode_parse/all_columns`: inflate + simd-json + every Arrow column, one thread;
+//! - `decode_parse/key_columns`: the same building only the columns a key lookup needs;
+//! - `scan_2_threads/all_columns`: the whole parallel pipeline (what `ingest` and `query` run).
+//!
+//! The corpus is generated from a fixed seed in a temporary folder at start-up
+//! (`TRAILSIFT_BENCH_RECORDS` sets its size; default 60,000 records ≈ 70 MB of JSON).
+
+#![allow(missing_docs)] // criterion_group! generates undocumented items
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use trailsift_ingest::builder::BatchBuilder;
+use trailsift_ingest::decode::read_file;
+use trailsift_ingest::discover::{DiscoverOptions, EvidenceFile, discover};
+use trailsift_ingest::parse::{FileSource, Sink, parse_file};
+use trailsift_ingest::scan::{ScanEvent, ScanOptions, spawn_scan};
+use trailsift_ingest::schema::{self, Projection};
+
+struct Corpus {
+    _dir: tempfile::TempDir,
+    files: Vec<EvidenceFile>,
+    json_bytes: u64,
+}
+
+fn corpus() -> Corpus {
+    let records = std::env::var("TRAILSIFT_BENCH_RECORDS").ok().and_then(|v| v.parse().ok()).unwrap_or(60_000);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let opts = trailsift_gen::GenOptions { records, files_per_region: 60, ..Default::default() };
+    let answers = trailsift_gen::generate(dir.path(), &opts).expect("generate corpus");
+    let found = discover(&[dir.path()], &DiscoverOptions::default());
+    let files = found.files.into_iter().filter(|f| f.kind.is_cloudtrail()).collect();
+    Corpus { _dir: dir, files, json_bytes: answers.json_bytes }
+}
+
+fn parse_all(files: &[EvidenceFile], projection: &Projection) -> u64 {
+    let mut builder = BatchBuilder::new(projection.clone());
+    let mut buf = Vec::new();
+    let mut rows = 0u64;
+    for f in files {
+        let r = read_file(&f.path, u64::MAX / 4, false, &mut buf);
+        assert!(r.decoded.is_ok());
+        let mut on_batch = |b: arrow::array::RecordBatch| rows += b.num_rows() as u64;
+        let mut sink = Sink { builder: &mut builder, batch_rows: 8192, on_batch: &mut on_batch };
+        let src = FileSource { path: &f.display, info: &f.info, candidate: false };
+        let path = f.path.clone();
+        let mut reread = |out: &mut Vec<u8>| read_file(&path, u64::MAX / 4, false, out).decoded.ok().map(|_| ());
+        black_box(parse_file(&mut buf, None, src, &mut sink, &mut reread));
+    }
+    rows + builder.finish().map(|b| b.num_rows() as u64).unwrap_or(0)
+}
+
+fn benches(c: &mut Criterion) {
+    let corpus = corpus();
+    let mut g = c.benchmark_group("ingest");
+    g.throughput(Throughput::Bytes(corpus.json_bytes));
+    g.sample_size(10);
+    g.bench_function("inflate", |b| {
+        let mut buf = Vec::new();
+        b.iter(|| {
+            for f in &corpus.files {
+                black_box(read_file(&f.path, u64::MAX / 4, false, &mut buf).decoded.is_ok());
+            }
+        })
+    });
+    let all = Projection::all();
+    let key_cols = Projection::new([1, 4, schema::COL_EVENT_TS, schema::COL_EVIDENCE_PATH, schema::COL_EVIDENCE_INDEX]);
+    g.bench_function("decode_parse/all_columns", |b| b.iter(|| parse_all(&corpus.files, &all)));
+    g.bench_function("decode_parse/key_columns", |b| b.iter(|| parse_all(&corpus.files, &key_cols)));
+    let files = Arc::new(corpus.files.clone());
+    g.bench_function("scan_2_threads/all_columns", |b| {
+        b.iter(|| {
+            let rx = spawn_scan(files.clone(), ScanOptions { threads: 2, ..ScanOptions::default() });
+            let mut rows = 0;
+            for ev in rx {
+                if let ScanEvent::Batch { batch, .. } = ev {
+                    rows += batch.num_rows();
+                }
+            }
+            black_box(rows)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(ingest, benches);
+criterion_main!(ingest);

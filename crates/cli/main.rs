@@ -1,1 +1,194 @@
-fn main() {}
+//! The `trailsift` binary: clap arguments in, library calls, results on stdout, status and
+//! progress on stderr. Exit codes: 0 clean, 2 finished but some evidence could not be read,
+//! 1 failed.
+
+mod args;
+mod output;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use trailsift_ingest::discover::{DiscoverOptions, WalkProblem, discover};
+use trailsift_ingest::scan::{FileReport, ScanOptions};
+use trailsift_ingest::store::{StoreOptions, check_output_outside, write_store};
+
+use args::{Cli, Command, Common};
+
+/// Outcome of a command that completed.
+enum Done {
+    Clean,
+    /// Completed, but some evidence could not be read.
+    Partial,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Ingest(a) => ingest(a),
+        Command::Query(a) => run_async(a.common.threads, output::query(a)),
+        Command::Schema(_) => schema().map(|_| Done::Clean),
+        Command::Gen(a) => generate(a),
+    };
+    match result {
+        Ok(Done::Clean) => ExitCode::SUCCESS,
+        Ok(Done::Partial) => ExitCode::from(2),
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("[x] error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run_async<F: std::future::Future<Output = Result<Done>>>(threads: usize, f: F) -> Result<Done> {
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    if threads > 0 {
+        rt.worker_threads(threads);
+    }
+    rt.enable_all().build().context("cannot start the async runtime")?.block_on(f)
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+}
+
+/// Library options from the shared flags (the one place where clap meets the libraries).
+fn scan_options(c: &Common) -> ScanOptions {
+    ScanOptions { threads: c.threads, max_file_bytes: c.max_file_size, ..ScanOptions::default() }
+}
+
+fn discover_options(c: &Common) -> DiscoverOptions {
+    DiscoverOptions { follow_symlinks: c.follow_symlinks }
+}
+
+fn status(quiet: bool, msg: impl AsRef<str>) {
+    if !quiet {
+        eprintln!("{}", msg.as_ref());
+    }
+}
+
+fn progress_bar(quiet: bool, total: u64) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} {msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+/// Names every unreadable file and record on stderr (at most `limit` lines, then a count).
+pub(crate) fn report_problems(walk: &[WalkProblem], files: &[FileReport], limit: usize, more_in: Option<&str>) {
+    let mut lines: Vec<String> = walk.iter().map(|p| format!("    {}: {}", p.path, p.reason)).collect();
+    for f in files {
+        if let Some(e) = &f.error {
+            lines.push(format!("    {}: {e}", f.path));
+        }
+        for r in &f.rejected_records {
+            lines.push(format!("    {} [record {}]: {}", f.path, r.index, r.reason));
+        }
+    }
+    if lines.is_empty() {
+        return;
+    }
+    let n_files = walk.len() + files.iter().filter(|f| f.has_problem()).count();
+    eprintln!("[!] {n_files} evidence file(s) could not be read completely:");
+    for l in lines.iter().take(limit) {
+        eprintln!("{l}");
+    }
+    if lines.len() > limit {
+        let rest = lines.len() - limit;
+        match more_in {
+            Some(p) => eprintln!("    … and {rest} more, all listed in {p}"),
+            None => eprintln!("    … and {rest} more"),
+        }
+    }
+}
+
+fn ingest(a: args::IngestArgs) -> Result<Done> {
+    let started = Instant::now();
+    let quiet = a.common.quiet;
+    check_output_outside(&a.out, &a.evidence)?;
+    let found = discover(&a.evidence, &discover_options(&a.common));
+    if found.files.is_empty() && found.problems.is_empty() {
+        bail!("no files found under {} (check the path)", a.evidence.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+    }
+    status(quiet, format!("[+] trailsift {} ingest: {} files, {} bytes", env!("CARGO_PKG_VERSION"), found.files.len(), found.total_bytes()));
+    let bar = progress_bar(quiet, found.total_bytes());
+    let opts = StoreOptions { out: a.out.clone(), clobber: a.clobber, strict: a.common.strict, scan: scan_options(&a.common) };
+    let roots: Vec<String> = a.evidence.iter().map(|p| p.display().to_string()).collect();
+    let mut content_bytes = 0u64;
+    let manifest = write_store(&found, roots, &opts, &mut |r| {
+        bar.inc(r.bytes);
+        content_bytes += r.content_bytes;
+    })
+    .with_context(|| format!("ingest into {} failed", a.out.display()))?;
+    bar.finish_and_clear();
+    let t = &manifest.totals;
+    let secs = started.elapsed().as_secs_f64();
+    if !quiet {
+        let kinds: Vec<String> = t.files_by_kind.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        eprintln!("[+] evidence: {} files, {} bytes on disk ({})", t.files, t.bytes, kinds.join(", "));
+        eprintln!(
+            "[+] records: {} seen = {} loaded + {} rejected",
+            t.records_seen, t.records_loaded, t.records_rejected
+        );
+        let table = manifest.tables.get("cloudtrail").cloned().unwrap_or_default();
+        eprintln!(
+            "[+] store: {} ({} rows in {} Parquet files), manifest.json, errors.jsonl",
+            a.out.display(),
+            table.rows,
+            table.files.len()
+        );
+        eprintln!("[+] evidence sha256 (over sorted file hashes): {}", manifest.evidence_sha256);
+        eprintln!(
+            "[+] done in {secs:.2}s: {:.0} MB/s of uncompressed JSON",
+            content_bytes as f64 / 1e6 / secs.max(1e-9)
+        );
+    }
+    let errors_path = a.out.join("errors.jsonl");
+    report_problems(&manifest.walk_problems, &manifest.files, 20, Some(&errors_path.display().to_string()));
+    Ok(if t.has_problems() { Done::Partial } else { Done::Clean })
+}
+
+fn schema() -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "table cloudtrail  (one row per CloudTrail record; Athena CloudTrail column names)")?;
+    for (name, ty, doc) in trailsift_ingest::schema::column_docs() {
+        writeln!(out, "  {name:<52} {ty:<16} {doc}")?;
+    }
+    Ok(())
+}
+
+fn generate(a: args::GenArgs) -> Result<Done> {
+    if a.out.exists() && std::fs::read_dir(&a.out).map(|mut d| d.next().is_some()).unwrap_or(true) {
+        bail!("{} exists and is not empty: generate into a new directory", a.out.display());
+    }
+    std::fs::create_dir_all(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
+    let opts = trailsift_gen::GenOptions {
+        seed: a.seed,
+        accounts: a.accounts,
+        regions: a.regions,
+        records: a.records,
+        files_per_region: a.files_per_region,
+        ..Default::default()
+    };
+    let answers = trailsift_gen::generate(&a.out, &opts).with_context(|| format!("cannot write into {}", a.out.display()))?;
+    eprintln!(
+        "[+] wrote {} records in {} files ({} bytes of JSON) to {}; answers in {}",
+        answers.total_records,
+        answers.files.len(),
+        answers.json_bytes,
+        a.out.display(),
+        PathBuf::from(&a.out).join("answers.json").display()
+    );
+    Ok(Done::Clean)
+}

@@ -1,1 +1,127 @@
-//! placeholder
+//! trailsift-query: the SQL engine. A DataFusion session with the `cloudtrail` table over
+//! raw evidence (streamed through trailsift's ingest pipeline, no import step) or over a
+//! Parquet store written by `trailsift ingest` — the same schema and the same answers either
+//! way. This crate knows SQL and tables, not forensics or terminals.
+
+pub mod evidence;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use datafusion::dataframe::DataFrame;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::error::DataFusionError;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use trailsift_ingest::discover::{DiscoverOptions, WalkProblem, discover};
+use trailsift_ingest::scan::{FileReport, ScanOptions};
+use trailsift_ingest::schema::cloudtrail_schema;
+
+pub use evidence::{EvidenceTable, ScanLog};
+
+/// Errors of the query layer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum QueryError {
+    /// Stores and raw evidence were given together.
+    #[error("cannot mix stores and raw evidence in one query: {store} is a trailsift store (query stores and evidence separately)")]
+    MixedInputs {
+        /// A store among the inputs.
+        store: String,
+    },
+    /// A store could not be opened.
+    #[error("cannot open store {path}: {reason}")]
+    Store {
+        /// The store.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// DataFusion reported an error (bad SQL, unknown column, …).
+    #[error(transparent)]
+    DataFusion(#[from] DataFusionError),
+}
+
+/// Options for [`Engine::open`].
+#[derive(Debug, Clone, Default)]
+pub struct EngineOptions {
+    /// Scan options for raw evidence.
+    pub scan: ScanOptions,
+    /// Discovery options for raw evidence.
+    pub discover: DiscoverOptions,
+}
+
+/// Whether `path` is a trailsift store (a directory with `manifest.json`).
+pub fn is_store(path: &Path) -> bool {
+    path.is_dir() && path.join("manifest.json").is_file()
+}
+
+/// A DataFusion session with trailsift's tables registered.
+pub struct Engine {
+    ctx: SessionContext,
+    log: Arc<ScanLog>,
+    walk_problems: Vec<WalkProblem>,
+}
+
+impl Engine {
+    /// Opens `paths`: all stores, or all raw evidence (files and directories).
+    pub async fn open(paths: &[PathBuf], opts: EngineOptions) -> Result<Self, QueryError> {
+        let threads = opts.scan.worker_count();
+        let config = SessionConfig::new()
+            .with_target_partitions(threads.max(1))
+            .with_information_schema(true)
+            .set_bool("datafusion.execution.parquet.pushdown_filters", true)
+            .set_bool("datafusion.execution.parquet.reorder_filters", true);
+        let ctx = SessionContext::new_with_config(config);
+        let log = Arc::new(ScanLog::default());
+        let stores: Vec<&PathBuf> = paths.iter().filter(|p| is_store(p)).collect();
+        let mut walk_problems = Vec::new();
+        if !stores.is_empty() {
+            if stores.len() != paths.len() {
+                return Err(QueryError::MixedInputs { store: stores[0].display().to_string() });
+            }
+            let table = store_table(&stores).await?;
+            ctx.register_table("cloudtrail", table)?;
+        } else {
+            let found = discover(paths, &opts.discover);
+            walk_problems = found.problems;
+            let table = EvidenceTable::new(found.files, opts.scan.clone(), log.clone());
+            ctx.register_table("cloudtrail", Arc::new(table))?;
+        }
+        Ok(Self { ctx, log, walk_problems })
+    }
+
+    /// The DataFusion session.
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// Plans `sql`.
+    pub async fn sql(&self, sql: &str) -> Result<DataFrame, QueryError> {
+        Ok(self.ctx.sql(sql).await?)
+    }
+
+    /// Evidence files that could not be read completely by the scans run so far.
+    pub fn problems(&self) -> Vec<FileReport> {
+        self.log.problems()
+    }
+
+    /// Problems met while walking the evidence.
+    pub fn walk_problems(&self) -> &[WalkProblem] {
+        &self.walk_problems
+    }
+}
+
+async fn store_table(stores: &[&PathBuf]) -> Result<Arc<ListingTable>, QueryError> {
+    let mut urls = Vec::new();
+    for s in stores {
+        let dir = s.join("cloudtrail");
+        let abs = std::path::absolute(&dir).map_err(|e| QueryError::Store { path: s.display().to_string(), reason: e.to_string() })?;
+        let text = format!("{}/", abs.display());
+        urls.push(ListingTableUrl::parse(&text)?);
+    }
+    let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+        .with_file_extension(".parquet");
+    let config = ListingTableConfig::new_with_multi_paths(urls).with_listing_options(options).with_schema(cloudtrail_schema());
+    Ok(Arc::new(ListingTable::try_new(config)?))
+}

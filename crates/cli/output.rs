@@ -1,0 +1,133 @@
+//! `trailsift query`: runs the SQL and writes the result as a table, CSV, JSON, JSON lines or
+//! Parquet. Rows stream straight to the output (except `table`, which must see every row to
+//! align columns). Timestamps print as RFC 3339 UTC.
+
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+
+use anyhow::{Context, Result, bail};
+use arrow::array::RecordBatch;
+use arrow::util::display::FormatOptions;
+use futures::StreamExt;
+use trailsift_query::{Engine, EngineOptions};
+
+use crate::args::{Format, QueryArgs};
+use crate::{Done, discover_options, report_problems, scan_options};
+
+/// chrono format of timestamps with a zone (ours are UTC) and without one (taken as UTC).
+const TS_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.fZ";
+
+pub(crate) async fn query(a: QueryArgs) -> Result<Done> {
+    let sql = match (&a.sql, &a.file) {
+        (Some(s), _) => s.clone(),
+        (None, Some(f)) => std::fs::read_to_string(f).with_context(|| format!("cannot read SQL file {}", f.display()))?,
+        (None, None) => bail!("give the SQL with --sql or -f FILE"),
+    };
+    let format = a.format.unwrap_or(if a.output.is_none() && std::io::stdout().is_terminal() {
+        Format::Table
+    } else {
+        Format::Jsonl
+    });
+    if format == Format::Parquet && a.output.is_none() {
+        bail!("--format parquet needs an output file: add -o FILE.parquet");
+    }
+    let opts = EngineOptions { scan: scan_options(&a.common), discover: discover_options(&a.common) };
+    let engine = Engine::open(&a.paths, opts).await?;
+    let df = engine.sql(&sql).await.context("query failed")?;
+    let schema = df.schema().inner().clone();
+    let mut stream = df.execute_stream().await.context("query failed")?;
+
+    let sink: Box<dyn Write + Send> = match &a.output {
+        Some(path) => {
+            if path.exists() && !a.clobber {
+                bail!("{} already exists (use --clobber to overwrite)", path.display());
+            }
+            Box::new(File::create(path).with_context(|| format!("cannot create {}", path.display()))?)
+        }
+        None => Box::new(std::io::stdout()),
+    };
+    let mut w = BufWriter::with_capacity(1 << 16, sink);
+    let mut rows = 0usize;
+    match format {
+        Format::Table => {
+            let mut batches = Vec::new();
+            while let Some(b) = stream.next().await {
+                let b = b.context("query failed")?;
+                rows += b.num_rows();
+                batches.push(b);
+            }
+            let opts = FormatOptions::default()
+                .with_null("NULL")
+                .with_timestamp_format(Some(TS_FORMAT))
+                .with_timestamp_tz_format(Some(TS_FORMAT));
+            if batches.is_empty() {
+                batches.push(RecordBatch::new_empty(schema.clone()));
+            }
+            let table = arrow::util::pretty::pretty_format_batches_with_options(&batches, &opts)?;
+            writeln!(w, "{table}")?;
+        }
+        Format::Csv => {
+            let mut writer = arrow::csv::WriterBuilder::new()
+                .with_header(true)
+                .with_timestamp_format(TS_FORMAT.into())
+                .with_timestamp_tz_format(TS_FORMAT.into())
+                .build(&mut w);
+            while let Some(b) = stream.next().await {
+                let b = b.context("query failed")?;
+                rows += b.num_rows();
+                writer.write(&b)?;
+            }
+        }
+        Format::Json | Format::Jsonl => {
+            let builder = arrow::json::WriterBuilder::new()
+                .with_explicit_nulls(true)
+                .with_timestamp_format(TS_FORMAT.into())
+                .with_timestamp_tz_format(TS_FORMAT.into());
+            if format == Format::Json {
+                let mut writer = builder.build::<_, arrow::json::writer::JsonArray>(&mut w);
+                while let Some(b) = stream.next().await {
+                    let b = b.context("query failed")?;
+                    rows += b.num_rows();
+                    writer.write(&b)?;
+                }
+                writer.finish()?;
+                if rows == 0 {
+                    write!(w, "[]")?;
+                }
+                writeln!(w)?;
+            } else {
+                let mut writer = builder.build::<_, arrow::json::writer::LineDelimited>(&mut w);
+                while let Some(b) = stream.next().await {
+                    let b = b.context("query failed")?;
+                    rows += b.num_rows();
+                    writer.write(&b)?;
+                }
+                writer.finish()?;
+            }
+        }
+        Format::Parquet => {
+            let mut writer = parquet_writer(&mut w, schema)?;
+            while let Some(b) = stream.next().await {
+                let b = b.context("query failed")?;
+                rows += b.num_rows();
+                writer.write(&b)?;
+            }
+            writer.close()?;
+        }
+    }
+    w.flush()?;
+    drop(w);
+    if !a.common.quiet {
+        eprintln!("[+] {rows} row(s)");
+    }
+    let problems = engine.problems();
+    report_problems(engine.walk_problems(), &problems, 50, None);
+    Ok(if problems.is_empty() && engine.walk_problems().is_empty() { Done::Clean } else { Done::Partial })
+}
+
+fn parquet_writer<W: Write + Send>(
+    w: W,
+    schema: arrow::datatypes::SchemaRef,
+) -> Result<parquet::arrow::ArrowWriter<W>> {
+    Ok(parquet::arrow::ArrowWriter::try_new(w, schema, Some(trailsift_ingest::store::writer_properties()))?)
+}

@@ -1,0 +1,462 @@
+//! Arrow column builders filled straight from a simd-json tape, one pass per record.
+//!
+//! Only the projected columns are built. Nested structs (`useridentity`, `tlsdetails`, …) are
+//! built whole when projected. Whatever a typed column cannot hold without loss (an unknown
+//! key, a duplicate key, an object where a string was expected) is kept verbatim in the
+//! `extra` column when that column is projected.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    Array,
+    ArrayRef, Date32Builder, Int64Builder, ListArray, RecordBatch, RecordBatchOptions, StringBuilder, StructArray,
+    TimestampMicrosecondBuilder,
+};
+use arrow::array::builder::NullBufferBuilder;
+use arrow::buffer::OffsetBuffer;
+use arrow::datatypes::{Field, Fields, SchemaRef};
+use simd_json::{Node, StaticNode};
+
+use crate::json::{skip, write_scalar_text, write_str, write_value};
+use crate::schema::{self, Kind, Projection, RECORD_FIELDS, Spec};
+
+/// Looks a JSON key up among a struct's known keys: exact match first, then ignoring ASCII
+/// case (CloudTrail has changed the case of a few keys over the years, e.g. `ARN`/`arn`).
+#[derive(Debug)]
+struct KeyIndex {
+    by_len: Vec<Vec<(&'static [u8], usize)>>,
+}
+
+impl KeyIndex {
+    fn new(specs: &'static [Spec]) -> Self {
+        let max = specs.iter().map(|s| s.key.len()).max().unwrap_or(0);
+        let mut by_len = vec![Vec::new(); max + 1];
+        for (i, s) in specs.iter().enumerate() {
+            by_len[s.key.len()].push((s.key.as_bytes(), i));
+        }
+        Self { by_len }
+    }
+
+    #[inline]
+    fn find(&self, key: &str) -> Option<usize> {
+        let k = key.as_bytes();
+        let bucket = self.by_len.get(k.len())?;
+        bucket
+            .iter()
+            .find(|(c, _)| *c == k)
+            .or_else(|| bucket.iter().find(|(c, _)| c.eq_ignore_ascii_case(k)))
+            .map(|&(_, i)| i)
+    }
+}
+
+#[derive(Debug)]
+struct StructCol {
+    fields: Fields,
+    keys: KeyIndex,
+    children: Vec<Col>,
+    validity: NullBufferBuilder,
+    seen: Vec<bool>,
+}
+
+#[derive(Debug)]
+enum Col {
+    Str(StringBuilder),
+    Json(StringBuilder),
+    Struct(Box<StructCol>),
+    List { item: Box<StructCol>, offsets: Vec<i32>, validity: NullBufferBuilder },
+}
+
+impl StructCol {
+    fn new(specs: &'static [Spec]) -> Self {
+        Self {
+            fields: schema::struct_fields(specs),
+            keys: KeyIndex::new(specs),
+            children: specs.iter().map(|s| Col::new(s.kind)).collect(),
+            validity: NullBufferBuilder::new(0),
+            seen: vec![false; specs.len()],
+        }
+    }
+
+    fn append_null(&mut self) {
+        for c in &mut self.children {
+            c.append_null();
+        }
+        self.validity.append_null();
+    }
+
+    /// Appends the object at `i`; returns the next index and whether it fitted without loss.
+    fn append_object(&mut self, nodes: &[Node<'_>], i: usize, scratch: &mut String) -> (usize, bool) {
+        let Node::Object { len, .. } = nodes[i] else { unreachable!("caller checks for an object") };
+        self.seen.iter_mut().for_each(|s| *s = false);
+        let mut lossless = true;
+        let mut j = i + 1;
+        for _ in 0..len {
+            let key = match nodes[j] {
+                Node::String(k) => k,
+                _ => "",
+            };
+            j += 1;
+            match self.keys.find(key) {
+                Some(f) if !self.seen[f] => {
+                    self.seen[f] = true;
+                    let (next, ok) = self.children[f].append(nodes, j, scratch);
+                    lossless &= ok;
+                    j = next;
+                }
+                _ => {
+                    lossless = false;
+                    j = skip(nodes, j);
+                }
+            }
+        }
+        for (f, seen) in self.seen.iter().enumerate() {
+            if !seen {
+                self.children[f].append_null();
+            }
+        }
+        self.validity.append_non_null();
+        (j, lossless)
+    }
+
+    fn finish(&mut self) -> StructArray {
+        let children: Vec<ArrayRef> = self.children.iter_mut().map(Col::finish).collect();
+        StructArray::try_new(self.fields.clone(), children, self.validity.finish())
+            .expect("struct children are built in lockstep")
+    }
+}
+
+impl Col {
+    fn new(kind: Kind) -> Self {
+        match kind {
+            Kind::Str => Col::Str(StringBuilder::new()),
+            Kind::Json => Col::Json(StringBuilder::new()),
+            Kind::Struct(specs) => Col::Struct(Box::new(StructCol::new(specs))),
+            Kind::ListOfStruct(specs) => Col::List {
+                item: Box::new(StructCol::new(specs)),
+                offsets: vec![0],
+                validity: NullBufferBuilder::new(0),
+            },
+        }
+    }
+
+    fn append_null(&mut self) {
+        match self {
+            Col::Str(b) | Col::Json(b) => b.append_null(),
+            Col::Struct(s) => s.append_null(),
+            Col::List { offsets, validity, .. } => {
+                offsets.push(*offsets.last().expect("offsets start at 0"));
+                validity.append_null();
+            }
+        }
+    }
+
+    /// Appends the value at tape index `i`; returns the next index and whether the value was
+    /// represented without loss.
+    fn append(&mut self, nodes: &[Node<'_>], i: usize, scratch: &mut String) -> (usize, bool) {
+        match self {
+            Col::Str(b) => match nodes[i] {
+                Node::String(s) => {
+                    b.append_value(s);
+                    (i + 1, true)
+                }
+                Node::Static(StaticNode::Null) => {
+                    b.append_null();
+                    (i + 1, true)
+                }
+                Node::Static(ref v) => {
+                    scratch.clear();
+                    write_scalar_text(scratch, v);
+                    b.append_value(&*scratch);
+                    (i + 1, true)
+                }
+                Node::Object { .. } | Node::Array { .. } => {
+                    scratch.clear();
+                    let next = write_value(nodes, i, scratch);
+                    b.append_value(&*scratch);
+                    (next, false)
+                }
+            },
+            Col::Json(b) => match nodes[i] {
+                Node::Static(StaticNode::Null) => {
+                    b.append_null();
+                    (i + 1, true)
+                }
+                _ => {
+                    scratch.clear();
+                    let next = write_value(nodes, i, scratch);
+                    b.append_value(&*scratch);
+                    (next, true)
+                }
+            },
+            Col::Struct(s) => match nodes[i] {
+                Node::Object { .. } => s.append_object(nodes, i, scratch),
+                Node::Static(StaticNode::Null) => {
+                    s.append_null();
+                    (i + 1, true)
+                }
+                _ => {
+                    s.append_null();
+                    (skip(nodes, i), false)
+                }
+            },
+            Col::List { item, offsets, validity } => match nodes[i] {
+                Node::Array { len, .. } => {
+                    let mut lossless = true;
+                    let mut j = i + 1;
+                    for _ in 0..len {
+                        match nodes[j] {
+                            Node::Object { .. } => {
+                                let (next, ok) = item.append_object(nodes, j, scratch);
+                                lossless &= ok;
+                                j = next;
+                            }
+                            Node::Static(StaticNode::Null) => {
+                                item.append_null();
+                                j += 1;
+                            }
+                            _ => {
+                                item.append_null();
+                                lossless = false;
+                                j = skip(nodes, j);
+                            }
+                        }
+                    }
+                    let last = *offsets.last().expect("offsets start at 0");
+                    offsets.push(last + len as i32);
+                    validity.append_non_null();
+                    (j, lossless)
+                }
+                Node::Static(StaticNode::Null) => {
+                    self.append_null();
+                    (i + 1, true)
+                }
+                _ => {
+                    self.append_null();
+                    (skip(nodes, i), false)
+                }
+            },
+        }
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            Col::Str(b) | Col::Json(b) => Arc::new(b.finish()),
+            Col::Struct(s) => Arc::new(s.finish()),
+            Col::List { item, offsets, validity } => {
+                let values = item.finish();
+                let field = Arc::new(Field::new("item", values.data_type().clone(), true));
+                let offs = OffsetBuffer::new(std::mem::replace(offsets, vec![0]).into());
+                Arc::new(
+                    ListArray::try_new(field, offs, Arc::new(values), validity.finish())
+                        .expect("list offsets are built in lockstep"),
+                )
+            }
+        }
+    }
+}
+
+/// Where a record came from: the provenance and partition values stored beside it.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordSource<'a> {
+    /// Evidence file path as reported to the user.
+    pub path: &'a str,
+    /// 0-based position of the record in its file.
+    pub index: u64,
+    /// Account ID from the S3 key, if the path has one.
+    pub account: Option<&'a str>,
+    /// Region from the S3 key.
+    pub region: Option<&'a str>,
+    /// Delivery date from the S3 key, as days since the epoch.
+    pub date: Option<i32>,
+}
+
+/// Builds `cloudtrail` record batches for a projection, one record at a time.
+#[derive(Debug)]
+pub struct BatchBuilder {
+    projection: Projection,
+    schema: SchemaRef,
+    keys: KeyIndex,
+    /// For each of [`RECORD_FIELDS`], its builder, if it is built.
+    cols: Vec<Option<Col>>,
+    event_ts: Option<TimestampMicrosecondBuilder>,
+    evidence_path: Option<StringBuilder>,
+    evidence_index: Option<Int64Builder>,
+    path_account: Option<StringBuilder>,
+    path_region: Option<StringBuilder>,
+    path_date: Option<Date32Builder>,
+    extra: Option<StringBuilder>,
+    rows: usize,
+    seen: Vec<bool>,
+    scratch: String,
+    extra_buf: String,
+}
+
+impl BatchBuilder {
+    /// A builder for the given projection of the `cloudtrail` schema.
+    pub fn new(projection: Projection) -> Self {
+        let wants = |c: usize| projection.columns().contains(&c);
+        let want_extra = wants(schema::COL_EXTRA);
+        // `extra` needs to know what every typed column could not hold, so it builds them all.
+        let cols = RECORD_FIELDS
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (want_extra || wants(i)).then(|| Col::new(f.kind)))
+            .collect();
+        Self {
+            schema: projection.schema(),
+            keys: KeyIndex::new(RECORD_FIELDS),
+            cols,
+            event_ts: wants(schema::COL_EVENT_TS).then(|| {
+                TimestampMicrosecondBuilder::new().with_data_type(schema::event_ts_type())
+            }),
+            evidence_path: wants(schema::COL_EVIDENCE_PATH).then(StringBuilder::new),
+            evidence_index: wants(schema::COL_EVIDENCE_INDEX).then(Int64Builder::new),
+            path_account: wants(schema::COL_PATH_ACCOUNT).then(StringBuilder::new),
+            path_region: wants(schema::COL_PATH_REGION).then(StringBuilder::new),
+            path_date: wants(schema::COL_PATH_DATE).then(Date32Builder::new),
+            extra: want_extra.then(StringBuilder::new),
+            projection,
+            rows: 0,
+            seen: vec![false; RECORD_FIELDS.len()],
+            scratch: String::new(),
+            extra_buf: String::new(),
+        }
+    }
+
+    /// The schema of the batches this builder produces.
+    pub fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    /// Rows appended since the last [`finish`](Self::finish).
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// Whether no rows are pending.
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// Appends the record whose object starts at tape index `i`.
+    ///
+    /// # Panics
+    /// If `nodes[i]` is not an object: callers reject non-object records before this.
+    pub fn append_record(&mut self, nodes: &[Node<'_>], i: usize, src: &RecordSource<'_>) {
+        let Node::Object { len, .. } = nodes[i] else { panic!("append_record needs an object") };
+        self.seen.iter_mut().for_each(|s| *s = false);
+        let want_extra = self.extra.is_some();
+        self.extra_buf.clear();
+        let mut event_time: Option<&str> = None;
+        let mut j = i + 1;
+        for _ in 0..len {
+            let key = match nodes[j] {
+                Node::String(k) => k,
+                _ => "",
+            };
+            let value_at = j + 1;
+            let field = self.keys.find(key).filter(|&f| !self.seen[f]);
+            let next = match field {
+                Some(f) => {
+                    self.seen[f] = true;
+                    if f == 2 {
+                        if let Node::String(t) = nodes[value_at] {
+                            event_time = Some(t);
+                        }
+                    }
+                    match &mut self.cols[f] {
+                        Some(col) => {
+                            let (next, lossless) = col.append(nodes, value_at, &mut self.scratch);
+                            if !lossless && want_extra {
+                                push_extra(&mut self.extra_buf, nodes, key, value_at);
+                            }
+                            next
+                        }
+                        None => skip(nodes, value_at),
+                    }
+                }
+                None => {
+                    if want_extra {
+                        push_extra(&mut self.extra_buf, nodes, key, value_at);
+                    }
+                    skip(nodes, value_at)
+                }
+            };
+            j = next;
+        }
+        for (f, col) in self.cols.iter_mut().enumerate() {
+            if let (false, Some(col)) = (self.seen[f], col) {
+                col.append_null();
+            }
+        }
+        if let Some(b) = &mut self.event_ts {
+            b.append_option(event_time.and_then(crate::time::parse_timestamp_micros));
+        }
+        if let Some(b) = &mut self.evidence_path {
+            b.append_value(src.path);
+        }
+        if let Some(b) = &mut self.evidence_index {
+            b.append_value(src.index as i64);
+        }
+        if let Some(b) = &mut self.path_account {
+            b.append_option(src.account);
+        }
+        if let Some(b) = &mut self.path_region {
+            b.append_option(src.region);
+        }
+        if let Some(b) = &mut self.path_date {
+            b.append_option(src.date);
+        }
+        if let Some(b) = &mut self.extra {
+            if self.extra_buf.is_empty() {
+                b.append_null();
+            } else {
+                self.extra_buf.push('}');
+                b.append_value(&self.extra_buf);
+            }
+        }
+        self.rows += 1;
+    }
+
+    /// Takes the pending rows as a batch (`None` when there are none).
+    pub fn finish(&mut self) -> Option<RecordBatch> {
+        if self.rows == 0 {
+            return None;
+        }
+        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.projection.columns().len());
+        for &c in self.projection.columns() {
+            let a: ArrayRef = match c {
+                c if c < schema::FIRST_DERIVED => self.cols[c].as_mut().expect("projected column is built").finish(),
+                schema::COL_EVENT_TS => Arc::new(self.event_ts.as_mut().expect("projected").finish()),
+                schema::COL_EVIDENCE_PATH => Arc::new(self.evidence_path.as_mut().expect("projected").finish()),
+                schema::COL_EVIDENCE_INDEX => Arc::new(self.evidence_index.as_mut().expect("projected").finish()),
+                schema::COL_PATH_ACCOUNT => Arc::new(self.path_account.as_mut().expect("projected").finish()),
+                schema::COL_PATH_REGION => Arc::new(self.path_region.as_mut().expect("projected").finish()),
+                schema::COL_PATH_DATE => Arc::new(self.path_date.as_mut().expect("projected").finish()),
+                _ => Arc::new(self.extra.as_mut().expect("projected").finish()),
+            };
+            arrays.push(a);
+        }
+        // Columns built only for `extra` are reset too, so the next batch starts clean.
+        for (c, col) in self.cols.iter_mut().enumerate() {
+            if let Some(col) = col {
+                if !self.projection.columns().contains(&c) {
+                    col.finish();
+                }
+            }
+        }
+        let options = RecordBatchOptions::new().with_row_count(Some(self.rows));
+        self.rows = 0;
+        Some(
+            RecordBatch::try_new_with_options(self.schema.clone(), arrays, &options)
+                .expect("builders match the projected schema"),
+        )
+    }
+}
+
+fn push_extra(buf: &mut String, nodes: &[Node<'_>], key: &str, value_at: usize) {
+    buf.push(if buf.is_empty() { '{' } else { ',' });
+    write_str(buf, key);
+    buf.push(':');
+    write_value(nodes, value_at, buf);
+}

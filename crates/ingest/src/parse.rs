@@ -1,0 +1,380 @@
+//! Turning the decoded bytes of one file into `cloudtrail` rows.
+//!
+//! Accepted shapes: the delivery envelope `{"Records":[…]}`, a bare array of records, one
+//! record alone, and one record (or one envelope) per line, as CloudTrail Lake and CloudWatch
+//! Logs exports write them. The whole document is parsed with simd-json in one go (the fast
+//! path). When that fails — invalid JSON, invalid UTF-8, a truncated file — the file is split
+//! into records by a byte scanner and each record is parsed alone, so a bad record is
+//! rejected with its index and reason and every good record around it still loads.
+
+use arrow::array::RecordBatch;
+use simd_json::{Node, StaticNode};
+
+use crate::builder::{BatchBuilder, RecordSource};
+use crate::discover::PathInfo;
+use crate::json::{skip, skip_ws, value_end};
+
+/// A record that could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Reject {
+    /// 0-based position of the record in its file.
+    pub index: u64,
+    /// Why it was rejected.
+    pub reason: String,
+}
+
+/// What parsing one file produced.
+#[derive(Debug, Default, Clone)]
+pub struct ParseOutcome {
+    /// Records found (loaded + rejected).
+    pub seen: u64,
+    /// Records loaded.
+    pub loaded: u64,
+    /// Records rejected, with index and reason.
+    pub rejects: Vec<Reject>,
+    /// A problem with the file as a whole (the records before it may still have loaded).
+    pub error: Option<String>,
+    /// The file is JSON but not CloudTrail (only decided for files not named as CloudTrail).
+    pub not_cloudtrail: bool,
+}
+
+/// Where the rows go, and the file they come from.
+pub struct Sink<'a> {
+    /// Builder the rows are appended to.
+    pub builder: &'a mut BatchBuilder,
+    /// Rows per batch before `on_batch` is called.
+    pub batch_rows: usize,
+    /// Receives full batches.
+    pub on_batch: &'a mut dyn FnMut(RecordBatch),
+}
+
+/// The file being parsed.
+#[derive(Debug, Clone, Copy)]
+pub struct FileSource<'a> {
+    /// Path as shown to the user.
+    pub path: &'a str,
+    /// Partition values from the path.
+    pub info: &'a PathInfo,
+    /// Whether the file's name does not say it is CloudTrail, so its content must show it.
+    pub candidate: bool,
+}
+
+struct State<'s, 'a> {
+    sink: &'s mut Sink<'a>,
+    file: FileSource<'s>,
+    decided: bool,
+    out: ParseOutcome,
+}
+
+impl State<'_, '_> {
+    fn reject(&mut self, reason: String) {
+        self.out.rejects.push(Reject { index: self.out.seen, reason });
+        self.out.seen += 1;
+    }
+
+    /// A value in record position: load it if it is an object, reject it otherwise.
+    /// Returns false when the file turned out not to be CloudTrail.
+    fn record(&mut self, nodes: &[Node<'_>], i: usize) -> bool {
+        if let Node::Object { .. } = nodes[i] {
+            if !self.decided {
+                self.decided = true;
+                if self.file.candidate && !looks_like_event(nodes, i) {
+                    self.out.not_cloudtrail = true;
+                    return false;
+                }
+            }
+            let src = RecordSource {
+                path: self.file.path,
+                index: self.out.seen,
+                account: self.file.info.account.as_deref(),
+                region: self.file.info.region.as_deref(),
+                date: self.file.info.date,
+            };
+            self.sink.builder.append_record(nodes, i, &src);
+            self.out.seen += 1;
+            self.out.loaded += 1;
+            if self.sink.builder.len() >= self.sink.batch_rows {
+                if let Some(b) = self.sink.builder.finish() {
+                    (self.sink.on_batch)(b);
+                }
+            }
+        } else {
+            self.reject(format!("record is not a JSON object (found {})", type_name(&nodes[i])));
+        }
+        true
+    }
+
+    /// A parsed top-level value: an envelope, an array of records, or one record.
+    fn document(&mut self, nodes: &[Node<'_>], root: usize) {
+        match nodes[root] {
+            Node::Object { .. } => match find_key(nodes, root, "Records") {
+                Some(v) => match nodes[v] {
+                    Node::Array { len, .. } => {
+                        self.decided = true; // the envelope itself says CloudTrail
+                        let mut j = v + 1;
+                        for _ in 0..len {
+                            self.record(nodes, j);
+                            j = skip(nodes, j);
+                        }
+                    }
+                    ref other => {
+                        self.fail(format!("\"Records\" is {}, not an array", type_name(other)));
+                    }
+                },
+                None if looks_like_event(nodes, root) => {
+                    self.record(nodes, root);
+                }
+                None if self.file.candidate && !self.decided => self.out.not_cloudtrail = true,
+                None => self.fail("JSON object has no \"Records\" array and is not a CloudTrail event".to_string()),
+            },
+            Node::Array { len, .. } => {
+                let mut j = root + 1;
+                for _ in 0..len {
+                    if !self.record(nodes, j) {
+                        return;
+                    }
+                    j = skip(nodes, j);
+                }
+            }
+            ref other => {
+                if self.file.candidate && !self.decided {
+                    self.out.not_cloudtrail = true;
+                } else {
+                    self.fail(format!("document is a JSON {}, not CloudTrail records", type_name(other)));
+                }
+            }
+        }
+    }
+
+    fn fail(&mut self, reason: String) {
+        if self.out.error.is_none() {
+            self.out.error = Some(reason);
+        }
+    }
+}
+
+fn type_name(n: &Node<'_>) -> &'static str {
+    match n {
+        Node::String(_) => "a string",
+        Node::Object { .. } => "an object",
+        Node::Array { .. } => "an array",
+        Node::Static(StaticNode::Null) => "null",
+        Node::Static(StaticNode::Bool(_)) => "a boolean",
+        Node::Static(_) => "a number",
+    }
+}
+
+/// Value index of `key` in the object at `obj`, if present.
+fn find_key(nodes: &[Node<'_>], obj: usize, key: &str) -> Option<usize> {
+    let Node::Object { len, .. } = nodes[obj] else { return None };
+    let mut j = obj + 1;
+    for _ in 0..len {
+        if let Node::String(k) = nodes[j] {
+            if k == key {
+                return Some(j + 1);
+            }
+        }
+        j = skip(nodes, j + 1);
+    }
+    None
+}
+
+/// Whether the object at `i` has a key only CloudTrail events have.
+fn looks_like_event(nodes: &[Node<'_>], i: usize) -> bool {
+    const KEYS: [&str; 5] = ["eventVersion", "eventTime", "eventName", "eventSource", "eventID"];
+    KEYS.iter().any(|k| find_key(nodes, i, k).is_some())
+}
+
+/// Whether the document starts like a delivery envelope (`{` then `"Records"`).
+fn starts_like_envelope(data: &[u8], at: usize) -> bool {
+    data.get(at) == Some(&b'{') && data[skip_ws(data, at + 1)..].starts_with(b"\"Records\"")
+}
+
+/// Whether the content looks like one JSON value per line (so the one-document fast path
+/// would fail anyway).
+fn looks_like_lines(data: &[u8], start: usize) -> bool {
+    if data.get(start) != Some(&b'{') {
+        return false;
+    }
+    match memchr::memchr(b'\n', &data[start..]) {
+        Some(nl) => data.get(skip_ws(data, start + nl + 1)) == Some(&b'{'),
+        None => false,
+    }
+}
+
+/// Parses the decoded content of one file into rows.
+///
+/// `reread` is called to get the original bytes back when the fast path fails (simd-json
+/// parses in place, so `data` is no longer intact by then); it returns `None` if the file
+/// can no longer be read.
+pub fn parse_file(
+    data: &mut Vec<u8>,
+    truncated: Option<String>,
+    file: FileSource<'_>,
+    sink: &mut Sink<'_>,
+    reread: &mut dyn FnMut(&mut Vec<u8>) -> Option<()>,
+) -> ParseOutcome {
+    let mut st = State { sink, file, decided: false, out: ParseOutcome::default() };
+    let start = skip_ws(data, 0);
+    if start >= data.len() {
+        st.out.error = Some(if data.is_empty() {
+            "file is empty: no content to read".to_string()
+        } else {
+            "file holds only whitespace: no records".to_string()
+        });
+        if let Some(t) = truncated {
+            st.out.error = Some(t);
+        }
+        return st.out;
+    }
+    if !matches!(data[start], b'{' | b'[') {
+        if file.candidate {
+            st.out.not_cloudtrail = true;
+        } else {
+            st.out.error = Some(format!(
+                "not JSON (starts with byte 0x{:02x}); neither gzip nor a JSON document",
+                data[start]
+            ));
+        }
+        return st.out;
+    }
+    if truncated.is_none() && !looks_like_lines(data, start) {
+        match simd_json::to_tape(&mut data[..]) {
+            Ok(tape) => {
+                st.document(&tape.0, 0);
+                return finish(st);
+            }
+            Err(_) => {
+                if reread(data).is_none() {
+                    st.out.error = Some("file changed or vanished while being read".to_string());
+                    return st.out;
+                }
+            }
+        }
+    }
+    if let Some(t) = truncated {
+        st.fail(t);
+    }
+    salvage(&mut st, data);
+    finish(st)
+}
+
+fn finish<'s, 'a>(st: State<'s, 'a>) -> ParseOutcome {
+    let mut out = st.out;
+    if out.not_cloudtrail {
+        // Nothing was appended: the decision is taken before the first row.
+        out.seen = 0;
+        out.loaded = 0;
+        out.rejects.clear();
+    }
+    out
+}
+
+/// The slow path: walk top-level values with the byte scanner and parse records one by one.
+fn salvage(st: &mut State<'_, '_>, data: &mut [u8]) {
+    let mut pos = 0;
+    loop {
+        pos = skip_ws(data, pos);
+        if pos >= data.len() || st.out.not_cloudtrail {
+            return;
+        }
+        let end = value_end(data, pos);
+        if starts_like_envelope(data, pos) {
+            let stop = end.unwrap_or(data.len());
+            // Try the whole envelope first: only its damaged records need the slow path.
+            let mut copy = data[pos..stop].to_vec();
+            if end.is_some() {
+                if let Ok(tape) = simd_json::to_tape(&mut copy) {
+                    st.document(&tape.0, 0);
+                    pos = stop;
+                    continue;
+                }
+            }
+            salvage_envelope(st, &mut data[pos..stop]);
+            if end.is_none() {
+                return;
+            }
+            pos = stop;
+            continue;
+        }
+        match end {
+            None => {
+                st.reject(format!("record truncated: the input ends inside it (at byte {pos})"));
+                st.fail("content ends inside a record (file truncated?)".to_string());
+                return;
+            }
+            Some(end) => {
+                if data[pos] == b'[' {
+                    salvage_array(st, &mut data[pos..end], 0);
+                } else {
+                    one_record(st, &mut data[pos..end], true);
+                }
+                pos = end;
+            }
+        }
+    }
+}
+
+/// One value in record position, parsed alone; a top-level value may also be an envelope.
+fn one_record(st: &mut State<'_, '_>, bytes: &mut [u8], top_level: bool) {
+    if bytes.first() != Some(&b'{') {
+        let shown: String = String::from_utf8_lossy(&bytes[..bytes.len().min(40)]).into_owned();
+        st.reject(format!("record is not a JSON object: {shown:?}"));
+        return;
+    }
+    match simd_json::to_tape(bytes) {
+        Ok(tape) if top_level => st.document(&tape.0, 0),
+        Ok(tape) => {
+            st.record(&tape.0, 0);
+        }
+        Err(e) => st.reject(format!("invalid JSON: {e}")),
+    }
+}
+
+/// Records inside an envelope whose JSON is damaged somewhere.
+fn salvage_envelope(st: &mut State<'_, '_>, bytes: &mut [u8]) {
+    st.decided = true;
+    let Some(k) = memchr::memmem::find(bytes, b"\"Records\"") else { return };
+    let colon = skip_ws(bytes, k + 9);
+    let open = skip_ws(bytes, colon + 1);
+    if bytes.get(colon) != Some(&b':') || bytes.get(open) != Some(&b'[') {
+        st.fail("\"Records\" is not followed by an array".to_string());
+        return;
+    }
+    salvage_array(st, bytes, open);
+}
+
+/// Elements of the array whose `[` is at `open`, each parsed alone.
+fn salvage_array(st: &mut State<'_, '_>, bytes: &mut [u8], open: usize) {
+    let mut pos = open + 1;
+    loop {
+        pos = skip_ws(bytes, pos);
+        match bytes.get(pos) {
+            None => {
+                st.fail("content ends before the Records array is closed (file truncated?)".to_string());
+                return;
+            }
+            Some(b']') => return,
+            Some(b',') => {
+                pos += 1;
+                continue;
+            }
+            Some(_) => {}
+        }
+        match value_end(bytes, pos) {
+            None => {
+                st.reject(format!("record truncated: the input ends inside it (at byte {pos})"));
+                st.fail("content ends inside a record (file truncated?)".to_string());
+                return;
+            }
+            Some(end) => {
+                let end = end.max(pos + 1);
+                one_record(st, &mut bytes[pos..end], false);
+                if st.out.not_cloudtrail {
+                    return;
+                }
+                pos = end;
+            }
+        }
+    }
+}

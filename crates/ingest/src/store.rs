@@ -1,0 +1,314 @@
+//! The Parquet store written by `trailsift ingest`: ingest once, query many times.
+//!
+//! Layout (Hive-style, readable by DataFusion, DuckDB, Spark, Athena/Trino):
+//!
+//! ```text
+//! STORE/manifest.json                       evidence manifest (see crate::manifest)
+//! STORE/errors.jsonl                        one line per unreadable file or rejected record
+//! STORE/cloudtrail/account=<id>/region=<r>/date=<YYYY-MM-DD>/part-00000.parquet
+//! ```
+//!
+//! Partition values come from the evidence file's S3 key (`__unknown__` when the path has
+//! none). Files are zstd-compressed, sorted by (`event_ts`, `evidence_path`,
+//! `evidence_index`) — a total order, so the same evidence always gives byte-identical files
+//! whatever order the workers finish in — with page statistics and a bloom filter on
+//! `useridentity.accesskeyid` and `sourceipaddress`. Memory is bounded: the evidence is cut
+//! into chunks of consecutive files of one partition (at most [`CHUNK_BYTES`] on disk), each
+//! written as soon as its files are parsed.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::compute::{SortColumn, SortOptions, concat_batches, lexsort_to_indices, take_record_batch};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
+
+use crate::discover::{Discovery, EvidenceFile};
+use crate::error::IngestError;
+use crate::manifest::{Manifest, TableInfo};
+use crate::scan::{FileReport, ScanEvent, ScanOptions, spawn_scan};
+use crate::schema::{self, Projection};
+
+/// Most compressed bytes of evidence that go into one Parquet file.
+pub const CHUNK_BYTES: u64 = 8 << 20;
+/// Partition value used when the path has none.
+pub const UNKNOWN_PARTITION: &str = "__unknown__";
+/// Rows per Parquet row group.
+pub const ROW_GROUP_ROWS: usize = 64 * 1024;
+
+/// Options for [`write_store`].
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Store directory.
+    pub out: PathBuf,
+    /// Replace an existing trailsift store.
+    pub clobber: bool,
+    /// Stop at the first unreadable evidence.
+    pub strict: bool,
+    /// Scan options (projection, hashing and batching are set by the writer).
+    pub scan: ScanOptions,
+}
+
+/// Refuses an output inside any evidence directory (evidence is read-only).
+pub fn check_output_outside(out: &Path, evidence: &[PathBuf]) -> Result<(), IngestError> {
+    let out_abs = absolute_lexical(out);
+    for ev in evidence {
+        let canon = fs::canonicalize(ev).unwrap_or_else(|_| absolute_lexical(ev));
+        let root = if canon.is_dir() { canon } else { canon.parent().map(Path::to_path_buf).unwrap_or(canon) };
+        // Compare both the literal and the resolved form of the output's existing ancestor.
+        let resolved = resolve_existing_prefix(&out_abs);
+        if out_abs.starts_with(&root) || resolved.starts_with(&root) {
+            return Err(IngestError::OutputInsideEvidence { out: out.to_path_buf(), evidence: ev.clone() });
+        }
+    }
+    Ok(())
+}
+
+fn absolute_lexical(p: &Path) -> PathBuf {
+    let abs = if p.is_absolute() { p.to_path_buf() } else { std::env::current_dir().unwrap_or_default().join(p) };
+    let mut out = PathBuf::new();
+    for c in abs.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Canonicalises the longest existing prefix of `p` and appends the rest.
+fn resolve_existing_prefix(p: &Path) -> PathBuf {
+    let mut existing = p.to_path_buf();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match (existing.file_name().map(|n| n.to_os_string()), existing.parent()) {
+            (Some(name), Some(parent)) => {
+                rest.push(name);
+                existing = parent.to_path_buf();
+            }
+            _ => return p.to_path_buf(),
+        }
+    }
+    let mut out = fs::canonicalize(&existing).unwrap_or(existing);
+    for name in rest.into_iter().rev() {
+        out.push(name);
+    }
+    out
+}
+
+fn prepare_output(opts: &StoreOptions) -> Result<(), IngestError> {
+    let out = &opts.out;
+    if out.exists() {
+        let empty = fs::read_dir(out).map(|mut d| d.next().is_none()).unwrap_or(false);
+        if !empty {
+            if !out.join("manifest.json").is_file() {
+                return Err(IngestError::NotAStore { path: out.clone() });
+            }
+            if !opts.clobber {
+                return Err(IngestError::OutputExists { path: out.clone() });
+            }
+            fs::remove_dir_all(out).map_err(|e| IngestError::io(out, e))?;
+        }
+    }
+    fs::create_dir_all(out).map_err(|e| IngestError::io(out, e))
+}
+
+/// The relative directory of a file's partition.
+fn partition_dir(f: &EvidenceFile) -> String {
+    let clean = |s: Option<String>| {
+        s.filter(|v| !v.is_empty())
+            .map(|v| v.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect())
+            .unwrap_or_else(|| UNKNOWN_PARTITION.to_string())
+    };
+    format!(
+        "cloudtrail/account={}/region={}/date={}",
+        clean(f.info.account.clone()),
+        clean(f.info.region.clone()),
+        clean(f.info.date_string())
+    )
+}
+
+/// A run of consecutive files of one partition, written as one Parquet file.
+#[derive(Debug)]
+struct Chunk {
+    rel_path: String,
+    remaining: usize,
+    batches: Vec<RecordBatch>,
+}
+
+/// Writes the store for the discovered evidence and returns its manifest.
+///
+/// `on_file` sees every file report as it completes (for progress bars).
+pub fn write_store(
+    discovery: &Discovery,
+    roots: Vec<String>,
+    opts: &StoreOptions,
+    on_file: &mut dyn FnMut(&FileReport),
+) -> Result<Manifest, IngestError> {
+    prepare_output(opts)?;
+    let result = write_store_inner(discovery, roots, opts, on_file);
+    if result.is_err() {
+        // Only what this run created is removed; a partial store is worse than none.
+        let _ = fs::remove_dir_all(&opts.out);
+    }
+    result
+}
+
+fn write_store_inner(
+    discovery: &Discovery,
+    roots: Vec<String>,
+    opts: &StoreOptions,
+    on_file: &mut dyn FnMut(&FileReport),
+) -> Result<Manifest, IngestError> {
+    if opts.strict {
+        if let Some(p) = discovery.problems.first() {
+            return Err(IngestError::Strict { path: p.path.clone(), reason: p.reason.clone() });
+        }
+    }
+    let files = Arc::new(discovery.files.clone());
+    // Cut the files into chunks.
+    let mut chunks: Vec<Chunk> = Vec::new();
+    let mut chunk_of: Vec<Option<usize>> = vec![None; files.len()];
+    let mut parts_per_dir: HashMap<String, usize> = HashMap::new();
+    let mut current: Option<(String, u64)> = None;
+    for (i, f) in files.iter().enumerate() {
+        if !f.kind.is_cloudtrail() {
+            continue;
+        }
+        let dir = partition_dir(f);
+        let start_new = match &current {
+            Some((d, bytes)) => *d != dir || bytes + f.size > CHUNK_BYTES,
+            None => true,
+        };
+        if start_new {
+            let n = parts_per_dir.entry(dir.clone()).or_default();
+            chunks.push(Chunk { rel_path: format!("{dir}/part-{n:05}.parquet"), remaining: 0, batches: Vec::new() });
+            *n += 1;
+            current = Some((dir, 0));
+        }
+        let c = chunks.len() - 1;
+        chunks[c].remaining += 1;
+        chunk_of[i] = Some(c);
+        if let Some((_, bytes)) = &mut current {
+            *bytes += f.size;
+        }
+    }
+
+    let scan = ScanOptions { projection: Projection::all(), hash: true, batch_per_file: true, ..opts.scan.clone() };
+    let rx = spawn_scan(files.clone(), scan);
+    let mut reports: Vec<FileReport> = Vec::with_capacity(files.len());
+    let mut written: Vec<(String, u64)> = Vec::new();
+    for event in rx {
+        match event {
+            ScanEvent::Batch { file, batch } => {
+                let file = file.expect("store scans flush per file");
+                if let Some(c) = chunk_of[file] {
+                    chunks[c].batches.push(batch);
+                }
+            }
+            ScanEvent::FileDone(report) => {
+                on_file(&report);
+                if opts.strict && report.has_problem() {
+                    let reason = report.error.clone().unwrap_or_else(|| {
+                        let r = &report.rejected_records[0];
+                        format!("record {} rejected: {}", r.index, r.reason)
+                    });
+                    return Err(IngestError::Strict { path: report.path.clone(), reason });
+                }
+                if let Some(c) = chunk_of[report.file] {
+                    chunks[c].remaining -= 1;
+                    if chunks[c].remaining == 0 {
+                        let batches = std::mem::take(&mut chunks[c].batches);
+                        let rows = write_chunk(&opts.out, &chunks[c].rel_path, batches)?;
+                        if rows > 0 {
+                            written.push((chunks[c].rel_path.clone(), rows));
+                        }
+                    }
+                }
+                reports.push(report);
+            }
+        }
+    }
+    written.sort();
+    let mut manifest = Manifest::new(roots, reports, discovery.problems.clone());
+    manifest.tables.insert(
+        "cloudtrail".into(),
+        TableInfo { rows: written.iter().map(|w| w.1).sum(), files: written.into_iter().map(|w| w.0).collect() },
+    );
+    write_errors(&opts.out, &manifest)?;
+    let path = opts.out.join("manifest.json");
+    let text = serde_json::to_string_pretty(&manifest).expect("manifest serialises");
+    fs::write(&path, text + "\n").map_err(|e| IngestError::io(&path, e))?;
+    Ok(manifest)
+}
+
+fn write_errors(out: &Path, manifest: &Manifest) -> Result<(), IngestError> {
+    let path = out.join("errors.jsonl");
+    let mut text = String::new();
+    for p in &manifest.walk_problems {
+        text += &serde_json::json!({"path": p.path, "index": null, "reason": p.reason}).to_string();
+        text.push('\n');
+    }
+    for f in &manifest.files {
+        if let Some(e) = &f.error {
+            text += &serde_json::json!({"path": f.path, "index": null, "reason": e}).to_string();
+            text.push('\n');
+        }
+        for r in &f.rejected_records {
+            text += &serde_json::json!({"path": f.path, "index": r.index, "reason": r.reason}).to_string();
+            text.push('\n');
+        }
+    }
+    let mut file = fs::File::create(&path).map_err(|e| IngestError::io(&path, e))?;
+    file.write_all(text.as_bytes()).map_err(|e| IngestError::io(&path, e))
+}
+
+/// Writer settings of the store's Parquet files.
+pub fn writer_properties() -> WriterProperties {
+    let col = |p: &[&str]| ColumnPath::new(p.iter().map(|s| s.to_string()).collect());
+    WriterProperties::builder()
+        .set_created_by(format!("trailsift {}", env!("CARGO_PKG_VERSION")))
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("level 1 is valid")))
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_column_bloom_filter_enabled(col(&["useridentity", "accesskeyid"]), true)
+        .set_column_bloom_filter_enabled(col(&["sourceipaddress"]), true)
+        .build()
+}
+
+/// Sorts and writes one chunk; returns its row count (no file is written for 0 rows).
+fn write_chunk(out: &Path, rel: &str, batches: Vec<RecordBatch>) -> Result<u64, IngestError> {
+    let schema = schema::cloudtrail_schema();
+    let batch = concat_batches(&schema, &batches)?;
+    drop(batches);
+    if batch.num_rows() == 0 {
+        return Ok(0);
+    }
+    let key = |c: usize| SortColumn {
+        values: batch.column(c).clone(),
+        options: Some(SortOptions { descending: false, nulls_first: true }),
+    };
+    let order =
+        lexsort_to_indices(&[key(schema::COL_EVENT_TS), key(schema::COL_EVIDENCE_PATH), key(schema::COL_EVIDENCE_INDEX)], None)?;
+    let sorted = take_record_batch(&batch, &order)?;
+    drop(batch);
+    let path = out.join(rel);
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(|e| IngestError::io(dir, e))?;
+    }
+    let file = fs::File::create(&path).map_err(|e| IngestError::io(&path, e))?;
+    let pq = |source| IngestError::Parquet { path: path.clone(), source };
+    let mut writer = ArrowWriter::try_new(file, schema, Some(writer_properties())).map_err(pq)?;
+    writer.write(&sorted).map_err(pq)?;
+    writer.close().map_err(pq)?;
+    Ok(sorted.num_rows() as u64)
+}

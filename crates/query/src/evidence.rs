@@ -1,0 +1,165 @@
+//! The `cloudtrail` table over raw evidence files: a DataFusion [`TableProvider`] whose scan
+//! runs trailsift's parallel ingest pipeline and streams its batches through a bounded
+//! channel. Only the projected columns are built (projection pushdown into the parser).
+//!
+//! Every file report of a scan is kept in a [`ScanLog`], so the caller can name the evidence
+//! that could not be read once the query has run.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use arrow::datatypes::SchemaRef;
+use async_trait::async_trait;
+use datafusion::catalog::Session;
+use datafusion::datasource::{TableProvider, TableType};
+use datafusion::error::Result;
+use datafusion::execution::TaskContext;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::SendableRecordBatchStream;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
+use futures::StreamExt;
+use trailsift_ingest::discover::EvidenceFile;
+use trailsift_ingest::scan::{FileReport, ScanEvent, ScanOptions, start_scan};
+use trailsift_ingest::schema::{Projection, cloudtrail_schema};
+
+/// File reports collected by the scans of a session, by path (the last report wins).
+#[derive(Debug, Default)]
+pub struct ScanLog {
+    reports: Mutex<BTreeMap<String, FileReport>>,
+}
+
+impl ScanLog {
+    fn record(&self, r: FileReport) {
+        self.reports.lock().expect("scan log lock").insert(r.path.clone(), r);
+    }
+
+    /// Reports of files that could not be read completely, sorted by path.
+    pub fn problems(&self) -> Vec<FileReport> {
+        self.reports.lock().expect("scan log lock").values().filter(|r| r.has_problem()).cloned().collect()
+    }
+
+    /// All reports seen so far, sorted by path.
+    pub fn reports(&self) -> Vec<FileReport> {
+        self.reports.lock().expect("scan log lock").values().cloned().collect()
+    }
+}
+
+/// The `cloudtrail` table over evidence files.
+pub struct EvidenceTable {
+    files: Arc<Vec<EvidenceFile>>,
+    options: ScanOptions,
+    log: Arc<ScanLog>,
+}
+
+impl fmt::Debug for EvidenceTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EvidenceTable").field("files", &self.files.len()).finish()
+    }
+}
+
+impl EvidenceTable {
+    /// A table over `files` (CloudTrail files among them are read; others are ignored).
+    pub fn new(files: Vec<EvidenceFile>, options: ScanOptions, log: Arc<ScanLog>) -> Self {
+        let files = files.into_iter().filter(|f| f.kind.is_cloudtrail()).collect();
+        Self { files: Arc::new(files), options, log }
+    }
+}
+
+#[async_trait]
+impl TableProvider for EvidenceTable {
+    fn schema(&self) -> SchemaRef {
+        cloudtrail_schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
+        Ok(vec![TableProviderFilterPushDown::Unsupported; filters.len()])
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let projection = match projection {
+            Some(p) => Projection::new(p.iter().copied()),
+            None => Projection::all(),
+        };
+        let schema = projection.schema();
+        let options = ScanOptions { projection, ..self.options.clone() };
+        let shared = Arc::new(SharedScan {
+            files: self.files.clone(),
+            options,
+            log: self.log.clone(),
+            rx: Mutex::new(None),
+        });
+        let partitions = state.config().target_partitions().max(1);
+        let streams: Vec<Arc<dyn PartitionStream>> = (0..partitions)
+            .map(|_| Arc::new(EvidencePartition { schema: schema.clone(), shared: shared.clone() }) as _)
+            .collect();
+        Ok(Arc::new(StreamingTableExec::try_new(schema, streams, None, Vec::new(), false, limit)?))
+    }
+}
+
+/// One scan shared by the partitions of a plan: started by the first partition executed;
+/// every partition pulls from the same bounded channel.
+struct SharedScan {
+    files: Arc<Vec<EvidenceFile>>,
+    options: ScanOptions,
+    log: Arc<ScanLog>,
+    rx: Mutex<Option<flume::Receiver<ScanEvent>>>,
+}
+
+impl SharedScan {
+    fn receiver(&self) -> flume::Receiver<ScanEvent> {
+        let mut guard = self.rx.lock().expect("scan lock");
+        if let Some(rx) = guard.as_ref() {
+            return rx.clone();
+        }
+        let (tx, rx) = flume::bounded(self.options.worker_count().max(1) * 2);
+        start_scan(self.files.clone(), self.options.clone(), Arc::new(move |ev| tx.send(ev).is_ok()));
+        *guard = Some(rx.clone());
+        rx
+    }
+}
+
+struct EvidencePartition {
+    schema: SchemaRef,
+    shared: Arc<SharedScan>,
+}
+
+impl fmt::Debug for EvidencePartition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("EvidencePartition")
+    }
+}
+
+impl PartitionStream for EvidencePartition {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
+        let rx = self.shared.receiver();
+        let log = self.shared.log.clone();
+        let stream = rx.into_stream().filter_map(move |ev| {
+            let out = match ev {
+                ScanEvent::Batch { batch, .. } => Some(Ok(batch)),
+                ScanEvent::FileDone(report) => {
+                    log.record(report);
+                    None
+                }
+            };
+            futures::future::ready(out)
+        });
+        Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), stream))
+    }
+}
