@@ -45,7 +45,7 @@ fn parse_all(files: &[EvidenceFile], projection: &Projection) -> u64 {
         let r = read_file(&f.path, u64::MAX / 4, false, &mut buf);
         assert!(r.decoded.is_ok());
         let mut on_batch = |b: arrow::array::RecordBatch| rows += b.num_rows() as u64;
-        let mut sink = Sink { builder: &mut builder, batch_rows: 8192, on_batch: &mut on_batch };
+        let mut sink = Sink { builder: &mut builder, batch_rows: 8192, on_batch: &mut on_batch, prefilter: None };
         let src = FileSource { path: &f.display, info: &f.info, candidate: false };
         let path = f.path.clone();
         let mut reread = |out: &mut Vec<u8>| read_file(&path, u64::MAX / 4, false, out).decoded.ok().map(|_| ());

@@ -47,7 +47,11 @@ fn build_tree(root: &Path) -> BTreeMap<String, Expect> {
     let text = gunzip_prefix(&cut);
     let (complete, partial) = count_complete_records(&text);
     assert!(complete > 10 && complete < 400);
-    add(ct_key("123456789012", "us-east-1", 2, "truncated"), cut, e("cloudtrail", complete, partial, Some("ends early")));
+    add(
+        ct_key("123456789012", "us-east-1", 2, "truncated"),
+        cut,
+        e("cloudtrail", complete, partial, Some("ends early")),
+    );
     // Corrupt gzip (deflate data overwritten): nothing from it can be trusted.
     let mut bad = gz(&envelope(&recs(50, k1)));
     let n = bad.len();
@@ -55,10 +59,16 @@ fn build_tree(root: &Path) -> BTreeMap<String, Expect> {
         *b ^= 0x5a;
     }
     add(ct_key("123456789012", "us-east-1", 3, "corrupt"), bad, e("cloudtrail", 0, 0, Some("corrupt gzip")));
-    add(ct_key("123456789012", "us-east-1", 4, "notgzip"), b"this is not gzip at all\n".to_vec(), e("cloudtrail", 0, 0, Some("not JSON")));
+    add(
+        ct_key("123456789012", "us-east-1", 4, "notgzip"),
+        b"this is not gzip at all\n".to_vec(),
+        e("cloudtrail", 0, 0, Some("not JSON")),
+    );
     add(ct_key("123456789012", "us-east-1", 5, "plainjson"), envelope(&recs(2, k2)), e("cloudtrail", 2, 0, None));
     add(ct_key("123456789012", "us-east-1", 6, "empty"), Vec::new(), e("cloudtrail", 0, 0, Some("empty")));
-    let mut invalid = br#"{"Records":[{"eventName":"ok1","userIdentity":{"accessKeyId":"AKIAAAAAAAAAAAAAAAA1"}},{"eventName": tru},"#.to_vec();
+    let mut invalid =
+        br#"{"Records":[{"eventName":"ok1","userIdentity":{"accessKeyId":"AKIAAAAAAAAAAAAAAAA1"}},{"eventName": tru},"#
+            .to_vec();
     invalid.extend_from_slice(br#"{"eventName":"ok2","userIdentity":{"accessKeyId":"AKIAAAAAAAAAAAAAAAA1"}}]}"#);
     add(ct_key("123456789012", "us-east-1", 7, "invalidjson"), gz(&invalid), e("cloudtrail", 2, 1, None));
     add(
@@ -71,7 +81,11 @@ fn build_tree(root: &Path) -> BTreeMap<String, Expect> {
     utf8.extend_from_slice(br#""}]}"#);
     add(ct_key("123456789012", "us-east-1", 9, "badutf8"), gz(&utf8), e("cloudtrail", 1, 1, None));
     let depth = 100_000;
-    let deep = format!(r#"{{"Records":[{{"eventName":"deep","requestParameters":{}{}}}]}}"#, "[".repeat(depth), "]".repeat(depth));
+    let deep = format!(
+        r#"{{"Records":[{{"eventName":"deep","requestParameters":{}{}}}]}}"#,
+        "[".repeat(depth),
+        "]".repeat(depth)
+    );
     add(ct_key("123456789012", "us-east-1", 10, "deep"), gz(deep.as_bytes()), e("cloudtrail", 1, 0, None));
     // A gzip bomb: 64 MiB of spaces in a few tens of KB; the test caps files at 8 MiB.
     let bomb = {
@@ -92,7 +106,12 @@ fn build_tree(root: &Path) -> BTreeMap<String, Expect> {
     add("loose/other.json".into(), br#"{"foo": 1}"#.to_vec(), e("unknown", 0, 0, None));
     add(
         "loose/lake-export.jsonl".into(),
-        format!("{}\n{}\n", json!(record("L1", k2, "2024-08-01T01:00:00Z")), json!(record("L2", k2, "2024-08-01T01:00:01Z"))).into_bytes(),
+        format!(
+            "{}\n{}\n",
+            json!(record("L1", k2, "2024-08-01T01:00:00Z")),
+            json!(record("L2", k2, "2024-08-01T01:00:01Z"))
+        )
+        .into_bytes(),
         e("cloudtrail", 2, 0, None),
     );
     want
@@ -129,8 +148,14 @@ fn mixed_good_and_bad_evidence() {
     let want = build_tree(ev.path());
     let before = snapshot(ev.path());
 
-    let (code, _stdout, stderr) =
-        run_text(&["ingest", ev.path().to_str().unwrap(), "--out", store.to_str().unwrap(), "--max-file-size", "8388608"]);
+    let (code, _stdout, stderr) = run_text(&[
+        "ingest",
+        ev.path().to_str().unwrap(),
+        "--out",
+        store.to_str().unwrap(),
+        "--max-file-size",
+        "8388608",
+    ]);
     assert_eq!(code, 2, "{stderr}");
     assert_eq!(snapshot(ev.path()), before, "evidence must be unchanged");
 
@@ -164,7 +189,10 @@ fn mixed_good_and_bad_evidence() {
         rejected += w.rejected;
     }
     let t = &manifest["totals"];
-    assert_eq!((t["records_seen"].as_u64(), t["records_loaded"].as_u64(), t["records_rejected"].as_u64()), (Some(seen), Some(loaded), Some(rejected)));
+    assert_eq!(
+        (t["records_seen"].as_u64(), t["records_loaded"].as_u64(), t["records_rejected"].as_u64()),
+        (Some(seen), Some(loaded), Some(rejected))
+    );
     assert_eq!(manifest["tables"]["cloudtrail"]["rows"], loaded);
 
     // errors.jsonl names every file-level error and every rejected record.
@@ -182,9 +210,12 @@ fn mixed_good_and_bad_evidence() {
         "SELECT evidence_path, count(*) AS n FROM cloudtrail GROUP BY evidence_path ORDER BY evidence_path",
     ]);
     assert_eq!(code, 0, "{err}");
-    let per_file: BTreeMap<String, u64> =
-        jsonl(&out_text).iter().map(|r| (r["evidence_path"].as_str().unwrap().to_string(), r["n"].as_u64().unwrap())).collect();
-    let expected: BTreeMap<String, u64> = want.iter().filter(|(_, w)| w.loaded > 0).map(|(p, w)| (p.clone(), w.loaded)).collect();
+    let per_file: BTreeMap<String, u64> = jsonl(&out_text)
+        .iter()
+        .map(|r| (r["evidence_path"].as_str().unwrap().to_string(), r["n"].as_u64().unwrap()))
+        .collect();
+    let expected: BTreeMap<String, u64> =
+        want.iter().filter(|(_, w)| w.loaded > 0).map(|(p, w)| (p.clone(), w.loaded)).collect();
     assert_eq!(per_file, expected);
 }
 
@@ -219,7 +250,10 @@ fn store_is_deterministic_and_guarded() {
         m.iter().map(|(k, v)| (k.strip_prefix(root).unwrap().to_string_lossy().into_owned(), v.clone())).collect()
     };
     assert_eq!(strip(&a, &s1), strip(&b, &s2), "two runs must give the same store");
-    assert!(a.keys().any(|p| p.to_string_lossy().contains("cloudtrail/account=123456789012/region=us-east-1/date=2024-07-31/part-00000.parquet")));
+    assert!(a.keys().any(|p| {
+        p.to_string_lossy()
+            .contains("cloudtrail/account=123456789012/region=us-east-1/date=2024-07-31/part-00000.parquet")
+    }));
 
     // An existing store is not replaced without --clobber; with it, it is.
     let (code, _, err) = run_text(&["ingest", evp, "--out", s1.to_str().unwrap()]);
@@ -243,18 +277,24 @@ fn store_is_deterministic_and_guarded() {
         "SELECT useridentity.accesskeyid AS k, count(*) AS n FROM cloudtrail WHERE useridentity.accesskeyid IS NOT NULL GROUP BY 1",
     ]);
     assert_eq!(code, 0, "{err}");
-    let got: BTreeMap<String, u64> = jsonl(&text).iter().map(|r| (r["k"].as_str().unwrap().to_string(), r["n"].as_u64().unwrap())).collect();
+    let got: BTreeMap<String, u64> =
+        jsonl(&text).iter().map(|r| (r["k"].as_str().unwrap().to_string(), r["n"].as_u64().unwrap())).collect();
     assert_eq!(got, answers.records_by_key);
 }
 
 #[test]
 fn strict_stops_at_first_problem() {
     let ev = tempfile::tempdir().unwrap();
-    put(ev.path(), &ct_key("123456789012", "us-east-1", 0, "good"), &gz(&envelope(&[record("A", "AKIAX", "2024-08-01T00:00:00Z")])));
+    put(
+        ev.path(),
+        &ct_key("123456789012", "us-east-1", 0, "good"),
+        &gz(&envelope(&[record("A", "AKIAX", "2024-08-01T00:00:00Z")])),
+    );
     put(ev.path(), &ct_key("123456789012", "us-east-1", 1, "bad"), b"garbage");
     let out = tempfile::tempdir().unwrap();
     let store = out.path().join("s");
-    let (code, _, err) = run_text(&["ingest", ev.path().to_str().unwrap(), "--out", store.to_str().unwrap(), "--strict"]);
+    let (code, _, err) =
+        run_text(&["ingest", ev.path().to_str().unwrap(), "--out", store.to_str().unwrap(), "--strict"]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("bad.json.gz") && err.contains("--strict"), "{err}");
     assert!(!store.exists(), "a failed strict run leaves no partial store");
@@ -265,8 +305,16 @@ fn strict_stops_at_first_problem() {
 fn symlinks_are_not_followed_unless_asked_and_loops_are_caught() {
     let ev = tempfile::tempdir().unwrap();
     let other = tempfile::tempdir().unwrap();
-    put(ev.path(), &ct_key("123456789012", "us-east-1", 0, "in"), &gz(&envelope(&[record("A", "AKIAX", "2024-08-01T00:00:00Z")])));
-    put(other.path(), &ct_key("123456789012", "us-east-1", 1, "out"), &gz(&envelope(&[record("B", "AKIAX", "2024-08-01T00:00:00Z")])));
+    put(
+        ev.path(),
+        &ct_key("123456789012", "us-east-1", 0, "in"),
+        &gz(&envelope(&[record("A", "AKIAX", "2024-08-01T00:00:00Z")])),
+    );
+    put(
+        other.path(),
+        &ct_key("123456789012", "us-east-1", 1, "out"),
+        &gz(&envelope(&[record("B", "AKIAX", "2024-08-01T00:00:00Z")])),
+    );
     std::os::unix::fs::symlink(other.path(), ev.path().join("linked")).unwrap();
     std::os::unix::fs::symlink(ev.path(), ev.path().join("AWSLogs/loop")).unwrap();
     let count = |extra: &[&str]| -> (i32, u64, String) {

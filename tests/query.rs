@@ -66,8 +66,10 @@ fn raw_and_store_agree_with_the_oracle() {
     // Independent answers.
     let total = query(&store, &queries[0]);
     assert_eq!(total[0]["n"], answers.total_records);
-    let by_event: BTreeMap<String, u64> =
-        query(ev.path(), &queries[1]).iter().map(|r| (r["eventname"].as_str().unwrap().to_string(), r["n"].as_u64().unwrap())).collect();
+    let by_event: BTreeMap<String, u64> = query(ev.path(), &queries[1])
+        .iter()
+        .map(|r| (r["eventname"].as_str().unwrap().to_string(), r["n"].as_u64().unwrap()))
+        .collect();
     assert_eq!(by_event, answers.records_by_event);
 
     let mut want_key: Vec<(String, u64, String)> = records
@@ -80,7 +82,11 @@ fn raw_and_store_agree_with_the_oracle() {
         .iter()
         .map(|r| {
             assert_eq!(r["eventtime"], r["event_ts"], "event_ts prints as RFC 3339 UTC like eventtime");
-            (r["evidence_path"].as_str().unwrap().to_string(), r["evidence_index"].as_u64().unwrap(), r["eventid"].as_str().unwrap().to_string())
+            (
+                r["evidence_path"].as_str().unwrap().to_string(),
+                r["evidence_index"].as_u64().unwrap(),
+                r["eventid"].as_str().unwrap().to_string(),
+            )
         })
         .collect();
     got_key.sort();
@@ -105,7 +111,11 @@ fn raw_and_store_agree_with_the_oracle() {
 #[test]
 fn query_errors_are_clear() {
     let ev = tempfile::tempdir().unwrap();
-    put(ev.path(), &ct_key("123456789012", "us-east-1", 0, "a"), &gz(&envelope(&[record("A", "AKIAX", "2024-08-01T00:00:00Z")])));
+    put(
+        ev.path(),
+        &ct_key("123456789012", "us-east-1", 0, "a"),
+        &gz(&envelope(&[record("A", "AKIAX", "2024-08-01T00:00:00Z")])),
+    );
     let p = ev.path().to_str().unwrap();
     let (code, _, err) = run_text(&["query", p, "--sql", "SELECT nosuchcolumn FROM cloudtrail"]);
     assert_eq!(code, 1);
@@ -129,10 +139,13 @@ fn formats_csv_json_parquet() {
     let (code, text, _) = run_text(&["query", p, "--format", "json", "--sql", sql]);
     assert_eq!(code, 0);
     let v: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(v, serde_json::json!([
-        {"eventname": "A", "event_ts": "2024-08-01T00:00:00Z", "errorcode": null},
-        {"eventname": "B", "event_ts": "2024-08-01T00:00:01Z", "errorcode": null}
-    ]));
+    assert_eq!(
+        v,
+        serde_json::json!([
+            {"eventname": "A", "event_ts": "2024-08-01T00:00:00Z", "errorcode": null},
+            {"eventname": "B", "event_ts": "2024-08-01T00:00:01Z", "errorcode": null}
+        ])
+    );
     let (code, text, _) = run_text(&["query", p, "--format", "csv", "--sql", sql]);
     assert_eq!(code, 0);
     assert_eq!(text, "eventname,event_ts,errorcode\nA,2024-08-01T00:00:00Z,\nB,2024-08-01T00:00:01Z,\n");
@@ -140,10 +153,11 @@ fn formats_csv_json_parquet() {
     let pq = out.path().join("r.parquet");
     let (code, _, err) = run_text(&["query", p, "--format", "parquet", "-o", pq.to_str().unwrap(), "--sql", sql]);
     assert_eq!(code, 0, "{err}");
-    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&pq).unwrap())
-        .unwrap()
-        .build()
-        .unwrap();
+    let reader =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&pq).unwrap())
+            .unwrap()
+            .build()
+            .unwrap();
     let batches: Vec<_> = reader.map(|b| b.unwrap()).collect();
     assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 2);
     assert_eq!(batches[0].schema().field(0).name(), "eventname");

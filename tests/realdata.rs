@@ -76,7 +76,10 @@ fn realdata_cloudtrail_loads_every_record() {
     let mut got = Oracle::new();
     for r in jsonl(&text) {
         let key = (r["evidence_path"].as_str().unwrap().to_string(), r["evidence_index"].as_u64().unwrap());
-        assert!(got.insert(key, [r["eventid"].clone(), r["eventname"].clone(), r["k"].clone(), r["eventtime"].clone()]).is_none());
+        assert!(
+            got.insert(key, [r["eventid"].clone(), r["eventname"].clone(), r["k"].clone(), r["eventtime"].clone()])
+                .is_none()
+        );
     }
     assert_eq!(got.len(), want.len());
     for (k, v) in &want {

@@ -10,7 +10,8 @@ Examples:
   trailsift ingest evidence/ --out store/
   trailsift query evidence/ --sql \"SELECT eventname, count(*) FROM cloudtrail GROUP BY 1 ORDER BY 2 DESC\"
   trailsift query store/ --format jsonl --sql \"SELECT * FROM cloudtrail WHERE useridentity.accesskeyid = 'AKIA…'\"
-  trailsift schema
+  trailsift shell evidence/
+  trailsift schema --ddl athena s3://bucket/trailsift-store
   trailsift gen --out demo/ --records 20000
 
 Exit codes: 0 clean; 2 finished, but some evidence could not be read (named on stderr); 1 failed.";
@@ -31,7 +32,9 @@ pub enum Command {
     Ingest(IngestArgs),
     /// Run SQL over raw evidence or a store.
     Query(QueryArgs),
-    /// Print the tables and their columns.
+    /// Interactive SQL prompt over raw evidence or a store.
+    Shell(ShellArgs),
+    /// Print the tables and their columns (or Athena DDL for a store).
     Schema(SchemaArgs),
     /// Generate a synthetic CloudTrail archive with known answers.
     Gen(GenArgs),
@@ -115,9 +118,36 @@ pub struct QueryArgs {
     pub common: Common,
 }
 
+/// `trailsift shell`.
+#[derive(Debug, Args)]
+pub struct ShellArgs {
+    /// Evidence files/directories, or stores made by `trailsift ingest`.
+    #[arg(required = true, help_heading = "Input")]
+    pub paths: Vec<PathBuf>,
+    /// History file (default: ~/.trailsift_history).
+    #[arg(long, help_heading = "General")]
+    pub history: Option<PathBuf>,
+    /// Shared options.
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// DDL dialects `schema --ddl` can print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Ddl {
+    /// Athena / Trino / Hive `CREATE EXTERNAL TABLE` over the store's Parquet files.
+    Athena,
+}
+
 /// `trailsift schema`.
 #[derive(Debug, Args)]
-pub struct SchemaArgs {}
+pub struct SchemaArgs {
+    /// Print DDL that reads a store copied to object storage instead of the column list.
+    #[arg(long, value_enum, requires = "location")]
+    pub ddl: Option<Ddl>,
+    /// Where the store's `cloudtrail/` folder will live, e.g. s3://bucket/trailsift-store.
+    pub location: Option<String>,
+}
 
 /// `trailsift gen`.
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@
 
 mod args;
 mod output;
+mod shell;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -31,7 +32,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Ingest(a) => ingest(a),
         Command::Query(a) => run_async(a.common.threads, output::query(a)),
-        Command::Schema(_) => schema().map(|_| Done::Clean),
+        Command::Shell(a) => run_async(a.common.threads, shell::shell(a)),
+        Command::Schema(a) => schema(&a).map(|_| Done::Clean),
         Command::Gen(a) => generate(a),
     };
     match result {
@@ -78,9 +80,11 @@ fn progress_bar(quiet: bool, total: u64) -> ProgressBar {
     }
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
     bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} {msg}")
-            .expect("valid template")
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} {msg}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
     );
     bar
 }
@@ -119,11 +123,23 @@ fn ingest(a: args::IngestArgs) -> Result<Done> {
     check_output_outside(&a.out, &a.evidence)?;
     let found = discover(&a.evidence, &discover_options(&a.common));
     if found.files.is_empty() && found.problems.is_empty() {
-        bail!("no files found under {} (check the path)", a.evidence.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+        bail!(
+            "no files found under {} (check the path)",
+            a.evidence.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        );
     }
-    status(quiet, format!("[+] trailsift {} ingest: {} files, {} bytes", env!("CARGO_PKG_VERSION"), found.files.len(), found.total_bytes()));
+    status(
+        quiet,
+        format!(
+            "[+] trailsift {} ingest: {} files, {} bytes",
+            env!("CARGO_PKG_VERSION"),
+            found.files.len(),
+            found.total_bytes()
+        ),
+    );
     let bar = progress_bar(quiet, found.total_bytes());
-    let opts = StoreOptions { out: a.out.clone(), clobber: a.clobber, strict: a.common.strict, scan: scan_options(&a.common) };
+    let opts =
+        StoreOptions { out: a.out.clone(), clobber: a.clobber, strict: a.common.strict, scan: scan_options(&a.common) };
     let roots: Vec<String> = a.evidence.iter().map(|p| p.display().to_string()).collect();
     let mut content_bytes = 0u64;
     let manifest = write_store(&found, roots, &opts, &mut |r| {
@@ -159,13 +175,58 @@ fn ingest(a: args::IngestArgs) -> Result<Done> {
     Ok(if t.has_problems() { Done::Partial } else { Done::Clean })
 }
 
-fn schema() -> Result<()> {
+fn schema(a: &args::SchemaArgs) -> Result<()> {
     let mut out = std::io::stdout().lock();
+    if let (Some(args::Ddl::Athena), Some(loc)) = (a.ddl, &a.location) {
+        write!(out, "{}", athena_ddl(loc))?;
+        return Ok(());
+    }
     writeln!(out, "table cloudtrail  (one row per CloudTrail record; Athena CloudTrail column names)")?;
     for (name, ty, doc) in trailsift_ingest::schema::column_docs() {
         writeln!(out, "  {name:<52} {ty:<16} {doc}")?;
     }
     Ok(())
+}
+
+/// Hive/Athena type of an Arrow type, as Athena's Parquet reader expects it.
+fn hive_type(t: &arrow::datatypes::DataType) -> String {
+    use arrow::datatypes::DataType as T;
+    match t {
+        T::Utf8 | T::LargeUtf8 | T::Utf8View => "string".into(),
+        T::Int64 => "bigint".into(),
+        T::Int32 => "int".into(),
+        T::Boolean => "boolean".into(),
+        T::Float64 => "double".into(),
+        T::Date32 => "date".into(),
+        T::Timestamp(..) => "timestamp".into(),
+        T::Struct(fields) => {
+            let inner: Vec<String> =
+                fields.iter().map(|f| format!("{}:{}", f.name(), hive_type(f.data_type()))).collect();
+            format!("struct<{}>", inner.join(","))
+        }
+        T::List(f) | T::LargeList(f) => format!("array<{}>", hive_type(f.data_type())),
+        other => format!("string /* {other} */"),
+    }
+}
+
+/// `CREATE EXTERNAL TABLE` for a store copied to `location` (its `cloudtrail/` folder below).
+fn athena_ddl(location: &str) -> String {
+    let schema = trailsift_ingest::schema::cloudtrail_schema();
+    let cols: Vec<String> =
+        schema.fields().iter().map(|f| format!("  `{}` {}", f.name(), hive_type(f.data_type()))).collect();
+    let loc = location.trim_end_matches('/');
+    format!(
+        "-- trailsift {} store, copied to {loc}/ (e.g. aws s3 sync STORE/ {loc}/)\n\
+         CREATE EXTERNAL TABLE IF NOT EXISTS cloudtrail (\n{}\n)\n\
+         PARTITIONED BY (`account` string, `region` string, `date` string)\n\
+         STORED AS PARQUET\n\
+         LOCATION '{loc}/cloudtrail/'\n\
+         TBLPROPERTIES ('parquet.compression' = 'ZSTD');\n\
+         -- load the partitions (account=/region=/date= folders):\n\
+         MSCK REPAIR TABLE cloudtrail;\n",
+        env!("CARGO_PKG_VERSION"),
+        cols.join(",\n")
+    )
 }
 
 fn generate(a: args::GenArgs) -> Result<Done> {
@@ -181,7 +242,8 @@ fn generate(a: args::GenArgs) -> Result<Done> {
         files_per_region: a.files_per_region,
         ..Default::default()
     };
-    let answers = trailsift_gen::generate(&a.out, &opts).with_context(|| format!("cannot write into {}", a.out.display()))?;
+    let answers =
+        trailsift_gen::generate(&a.out, &opts).with_context(|| format!("cannot write into {}", a.out.display()))?;
     eprintln!(
         "[+] wrote {} records in {} files ({} bytes of JSON) to {}; answers in {}",
         answers.total_records,

@@ -20,7 +20,9 @@ const TS_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.fZ";
 pub(crate) async fn query(a: QueryArgs) -> Result<Done> {
     let sql = match (&a.sql, &a.file) {
         (Some(s), _) => s.clone(),
-        (None, Some(f)) => std::fs::read_to_string(f).with_context(|| format!("cannot read SQL file {}", f.display()))?,
+        (None, Some(f)) => {
+            std::fs::read_to_string(f).with_context(|| format!("cannot read SQL file {}", f.display()))?
+        }
         (None, None) => bail!("give the SQL with --sql or -f FILE"),
     };
     let format = a.format.unwrap_or(if a.output.is_none() && std::io::stdout().is_terminal() {
@@ -47,6 +49,37 @@ pub(crate) async fn query(a: QueryArgs) -> Result<Done> {
         None => Box::new(std::io::stdout()),
     };
     let mut w = BufWriter::with_capacity(1 << 16, sink);
+    let rows = write_stream(&mut stream, schema, format, &mut w).await?;
+    w.flush()?;
+    drop(w);
+    if !a.common.quiet {
+        let st = engine.scan_stats();
+        if st.scans > 0 {
+            eprintln!(
+                "[+] {rows} row(s); scanned {} of {} file(s) ({} pruned by path, {} skipped by literal pre-filter); {} record(s) parsed, {} built",
+                st.files_read - st.files_skipped,
+                st.files_considered,
+                st.files_pruned,
+                st.files_skipped,
+                st.records_seen,
+                st.records_loaded
+            );
+        } else {
+            eprintln!("[+] {rows} row(s)");
+        }
+    }
+    let problems = engine.problems();
+    report_problems(engine.walk_problems(), &problems, 50, None);
+    Ok(if problems.is_empty() && engine.walk_problems().is_empty() { Done::Clean } else { Done::Partial })
+}
+
+/// Writes every batch of `stream` to `w` in `format`; returns the number of rows.
+pub(crate) async fn write_stream(
+    stream: &mut datafusion::physical_plan::SendableRecordBatchStream,
+    schema: arrow::datatypes::SchemaRef,
+    format: Format,
+    mut w: &mut (dyn Write + Send),
+) -> Result<usize> {
     let mut rows = 0usize;
     match format {
         Format::Table => {
@@ -115,14 +148,7 @@ pub(crate) async fn query(a: QueryArgs) -> Result<Done> {
             writer.close()?;
         }
     }
-    w.flush()?;
-    drop(w);
-    if !a.common.quiet {
-        eprintln!("[+] {rows} row(s)");
-    }
-    let problems = engine.problems();
-    report_problems(engine.walk_problems(), &problems, 50, None);
-    Ok(if problems.is_empty() && engine.walk_problems().is_empty() { Done::Clean } else { Done::Partial })
+    Ok(rows)
 }
 
 fn parquet_writer<W: Write + Send>(

@@ -258,9 +258,15 @@ fn request_parameters(name: &str, rng: &mut Rng) -> Value {
             "roleSessionName": format!("s{}", rng.below(1000)),
             "durationSeconds": 3600,
         }),
-        "RunInstances" => json!({"instanceType": "t3.micro", "minCount": 1, "maxCount": 1, "monitoring": {"enabled": false}}),
-        "Decrypt" => json!({"encryptionAlgorithm": "SYMMETRIC_DEFAULT", "encryptionContext": {"aws:lambda:FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:x"}}),
-        "Query" => json!({"tableName": "orders", "limit": rng.below(100), "consistentRead": rng.percent(50), "ratio": 0.25}),
+        "RunInstances" => {
+            json!({"instanceType": "t3.micro", "minCount": 1, "maxCount": 1, "monitoring": {"enabled": false}})
+        }
+        "Decrypt" => {
+            json!({"encryptionAlgorithm": "SYMMETRIC_DEFAULT", "encryptionContext": {"aws:lambda:FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:x"}})
+        }
+        "Query" => {
+            json!({"tableName": "orders", "limit": rng.below(100), "consistentRead": rng.percent(50), "ratio": 0.25})
+        }
         _ if rng.percent(30) => Value::Null,
         _ => json!({"maxResults": 50 + rng.below(50)}),
     }
@@ -283,7 +289,9 @@ fn record(id: &Identity, region: &str, time: i64, rng: &mut Rng) -> Value {
     let (source, name, read_only, _) = *ev;
     let arn = match id.kind {
         "IAMUser" => format!("arn:aws:iam::{}:user/{}", id.account, id.name),
-        "AssumedRole" => format!("arn:aws:sts::{}:assumed-role/{}/{}", id.account, id.role.as_deref().unwrap_or(""), id.name),
+        "AssumedRole" => {
+            format!("arn:aws:sts::{}:assumed-role/{}/{}", id.account, id.role.as_deref().unwrap_or(""), id.name)
+        }
         "Root" => format!("arn:aws:iam::{}:root", id.account),
         _ => String::new(),
     };
@@ -337,7 +345,8 @@ fn record(id: &Identity, region: &str, time: i64, rng: &mut Rng) -> Value {
             {"type": "AWS::S3::Object", "ARN": format!("arn:aws:s3:::data-{}/x", rng.below(20))},
             {"accountId": id.account, "type": "AWS::S3::Bucket", "ARN": format!("arn:aws:s3:::data-{}", rng.below(20))},
         ]);
-        r["additionalEventData"] = json!({"SignatureVersion": "SigV4", "bytesTransferredIn": 0, "x-amz-id-2": token(rng, 24, B32)});
+        r["additionalEventData"] =
+            json!({"SignatureVersion": "SigV4", "bytesTransferredIn": 0, "x-amz-id-2": token(rng, 24, B32)});
     }
     if rng.percent(70) {
         r["tlsDetails"] = json!({"tlsVersion": "TLSv1.3", "cipherSuite": "TLS_AES_128_GCM_SHA256", "clientProvidedHostHeader": format!("{source}")});
@@ -355,7 +364,8 @@ struct FilePlan {
 /// Writes the archive under `out/AWSLogs/…` and returns its exact answers (also written to
 /// `out/answers.json`).
 pub fn generate(out: &Path, opts: &GenOptions) -> io::Result<Answers> {
-    let accounts: Vec<String> = (0..opts.accounts.max(1)).map(|i| format!("{:012}", 123_456_789_012u64 + i as u64 * 1_111)).collect();
+    let accounts: Vec<String> =
+        (0..opts.accounts.max(1)).map(|i| format!("{:012}", 123_456_789_012u64 + i as u64 * 1_111)).collect();
     let mut plans = Vec::new();
     let slots = opts.files_per_region.max(1);
     let per_file_total = (accounts.len() * opts.regions.len()) as u64 * slots;
@@ -365,17 +375,18 @@ pub fn generate(out: &Path, opts: &GenOptions) -> io::Result<Answers> {
         for r in &opts.regions {
             for slot in 0..slots {
                 let base = opts.records / per_file_total;
-                let n = if plans.len() as u64 == per_file_total - 1 { left } else { (base + rng.below(base / 2 + 2)).min(left) };
+                let n = if plans.len() as u64 == per_file_total - 1 {
+                    left
+                } else {
+                    (base + rng.below(base / 2 + 2)).min(left)
+                };
                 left -= n;
                 plans.push(FilePlan { account: a.clone(), region: r.clone(), slot, records: n });
             }
         }
     }
-    let results: Vec<io::Result<(FileAnswer, BTreeMap<String, u64>, BTreeMap<String, u64>)>> = plans
-        .par_iter()
-        .enumerate()
-        .map(|(i, p)| write_file(out, opts, p, i as u64))
-        .collect();
+    let results: Vec<io::Result<FileResult>> =
+        plans.par_iter().enumerate().map(|(i, p)| write_file(out, opts, p, i as u64)).collect();
     let mut answers = Answers { seed: opts.seed, ..Default::default() };
     for r in results {
         let (file, keys, events) = r?;
@@ -431,7 +442,13 @@ fn write_file(out: &Path, opts: &GenOptions, p: &FilePlan, n: u64) -> io::Result
         format!("{y:04}"),
         format!("{m:02}"),
         format!("{d:02}"),
-        format!("{}_CloudTrail_{}_{}Z_{}.json.gz", p.account, p.region, compact, token(&mut rng, 16, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")),
+        format!(
+            "{}_CloudTrail_{}_{}Z_{}.json.gz",
+            p.account,
+            p.region,
+            compact,
+            token(&mut rng, 16, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+        ),
     ]
     .iter()
     .collect();

@@ -7,12 +7,11 @@
 
 use std::sync::Arc;
 
-use arrow::array::{
-    Array,
-    ArrayRef, Date32Builder, Int64Builder, ListArray, RecordBatch, RecordBatchOptions, StringBuilder, StructArray,
-    TimestampMicrosecondBuilder,
-};
 use arrow::array::builder::NullBufferBuilder;
+use arrow::array::{
+    Array, ArrayRef, Date32Builder, Int64Builder, ListArray, RecordBatch, RecordBatchOptions, StringBuilder,
+    StructArray, TimestampMicrosecondBuilder,
+};
 use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{Field, Fields, SchemaRef};
 use simd_json::{Node, StaticNode};
@@ -297,18 +296,14 @@ impl BatchBuilder {
         let wants = |c: usize| projection.columns().contains(&c);
         let want_extra = wants(schema::COL_EXTRA);
         // `extra` needs to know what every typed column could not hold, so it builds them all.
-        let cols = RECORD_FIELDS
-            .iter()
-            .enumerate()
-            .map(|(i, f)| (want_extra || wants(i)).then(|| Col::new(f.kind)))
-            .collect();
+        let cols =
+            RECORD_FIELDS.iter().enumerate().map(|(i, f)| (want_extra || wants(i)).then(|| Col::new(f.kind))).collect();
         Self {
             schema: projection.schema(),
             keys: KeyIndex::new(RECORD_FIELDS),
             cols,
-            event_ts: wants(schema::COL_EVENT_TS).then(|| {
-                TimestampMicrosecondBuilder::new().with_data_type(schema::event_ts_type())
-            }),
+            event_ts: wants(schema::COL_EVENT_TS)
+                .then(|| TimestampMicrosecondBuilder::new().with_data_type(schema::event_ts_type())),
             evidence_path: wants(schema::COL_EVIDENCE_PATH).then(StringBuilder::new),
             evidence_index: wants(schema::COL_EVIDENCE_INDEX).then(Int64Builder::new),
             path_account: wants(schema::COL_PATH_ACCOUNT).then(StringBuilder::new),
@@ -359,10 +354,10 @@ impl BatchBuilder {
             let next = match field {
                 Some(f) => {
                     self.seen[f] = true;
-                    if f == 2 {
-                        if let Node::String(t) = nodes[value_at] {
-                            event_time = Some(t);
-                        }
+                    if f == 2
+                        && let Node::String(t) = nodes[value_at]
+                    {
+                        event_time = Some(t);
                     }
                     match &mut self.cols[f] {
                         Some(col) => {
@@ -439,10 +434,10 @@ impl BatchBuilder {
         }
         // Columns built only for `extra` are reset too, so the next batch starts clean.
         for (c, col) in self.cols.iter_mut().enumerate() {
-            if let Some(col) = col {
-                if !self.projection.columns().contains(&c) {
-                    col.finish();
-                }
+            if let Some(col) = col
+                && !self.projection.columns().contains(&c)
+            {
+                col.finish();
             }
         }
         let options = RecordBatchOptions::new().with_row_count(Some(self.rows));

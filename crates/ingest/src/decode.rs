@@ -70,7 +70,9 @@ pub fn read_file(path: &Path, max_bytes: u64, hash: bool, out: &mut Vec<u8>) -> 
     out.clear();
     let file = match File::open(path) {
         Ok(f) => f,
-        Err(e) => return FileRead { bytes: 0, sha256: String::new(), decoded: Err(DecodeError::Io(e.to_string())) },
+        Err(e) => {
+            return FileRead { bytes: 0, sha256: String::new(), decoded: Err(DecodeError::Io(e.to_string())) };
+        }
     };
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     if len == 0 {
@@ -82,7 +84,9 @@ pub fn read_file(path: &Path, max_bytes: u64, hash: bool, out: &mut Vec<u8>) -> 
     // the same risk ripgrep accepts for its opt-in mmap. We never write through the map.
     let map = match unsafe { memmap2::Mmap::map(&file) } {
         Ok(m) => m,
-        Err(e) => return FileRead { bytes: len, sha256: String::new(), decoded: Err(DecodeError::Io(e.to_string())) },
+        Err(e) => {
+            return FileRead { bytes: len, sha256: String::new(), decoded: Err(DecodeError::Io(e.to_string())) };
+        }
     };
     let raw: &[u8] = &map;
     let sha256 = if hash { hex::encode(Sha256::digest(raw)) } else { String::new() };
@@ -121,7 +125,9 @@ pub fn inflate(raw: &[u8], max_bytes: u64, out: &mut Vec<u8>) -> Result<Decoded,
         let room = max_bytes - out.len() as u64;
         let res = (&mut dec).take(room + 1).read_to_end(out);
         match res {
-            Ok(_) if out.len() as u64 > max_bytes => return Err(DecodeError::TooLarge { limit: max_bytes }),
+            Ok(_) if out.len() as u64 > max_bytes => {
+                return Err(DecodeError::TooLarge { limit: max_bytes });
+            }
             Ok(_) => {
                 members += 1;
                 rest = dec.into_inner();
@@ -135,7 +141,9 @@ pub fn inflate(raw: &[u8], max_bytes: u64, out: &mut Vec<u8>) -> Result<Decoded,
                     ),
                 });
             }
-            Err(e) => return Err(DecodeError::CorruptGzip(format!("member {}: {e}", members + 1))),
+            Err(e) => {
+                return Err(DecodeError::CorruptGzip(format!("member {}: {e}", members + 1)));
+            }
         }
     }
     Ok(Decoded::Gzip { members })

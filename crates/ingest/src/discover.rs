@@ -182,7 +182,8 @@ fn walk_dir(root: &Path, opts: &DiscoverOptions, out: &mut Discovery, seen: &mut
             let lmd = match fs::symlink_metadata(&path) {
                 Ok(m) => m,
                 Err(e) => {
-                    out.problems.push(WalkProblem { path: path.display().to_string(), reason: format!("cannot stat: {e}") });
+                    out.problems
+                        .push(WalkProblem { path: path.display().to_string(), reason: format!("cannot stat: {e}") });
                     continue;
                 }
             };
@@ -263,11 +264,12 @@ fn path_info(parts: &[&str]) -> PathInfo {
     let is_account = |s: &str| !s.is_empty() && s.len() <= 16 && s.bytes().all(|b| b.is_ascii_digit());
     if let Some(pos) = parts.iter().position(|p| *p == "AWSLogs") {
         let mut i = pos + 1;
-        if let Some(p) = parts.get(i) {
-            if p.starts_with("o-") && parts.get(i + 1).is_some_and(|a| is_account(a)) {
-                info.org = Some(p.to_string());
-                i += 1;
-            }
+        if let Some(p) = parts.get(i)
+            && p.starts_with("o-")
+            && parts.get(i + 1).is_some_and(|a| is_account(a))
+        {
+            info.org = Some(p.to_string());
+            i += 1;
         }
         if let Some(acct) = parts.get(i).filter(|a| is_account(a)) {
             info.account = Some(acct.to_string());
@@ -291,7 +293,9 @@ fn path_info(parts: &[&str]) -> PathInfo {
     // <account>_CloudTrail_<region>_<YYYYMMDDTHHMMZ>_<rand>.json.gz fills what the folders lack.
     let name = parts.last().copied().unwrap_or("");
     let fields: Vec<&str> = name.split('_').collect();
-    if fields.len() >= 4 && (fields[1] == "CloudTrail" || fields[1] == "CloudTrail-Insight" || fields[1] == "vpcflowlogs") {
+    if fields.len() >= 4
+        && (fields[1] == "CloudTrail" || fields[1] == "CloudTrail-Insight" || fields[1] == "vpcflowlogs")
+    {
         if info.account.is_none() && is_account(fields[0]) {
             info.account = Some(fields[0].to_string());
         }
@@ -346,19 +350,28 @@ mod tests {
 
     #[test]
     fn classifies_org_trail_digest_insight_vpc() {
-        let (k, i) = classify("AWSLogs/o-abc123/111122223333/CloudTrail/eu-west-1/2023/01/02/x_CloudTrail_eu-west-1_20230102T0000Z_r.json.gz");
+        let (k, i) = classify(
+            "AWSLogs/o-abc123/111122223333/CloudTrail/eu-west-1/2023/01/02/x_CloudTrail_eu-west-1_20230102T0000Z_r.json.gz",
+        );
         assert_eq!(k, FileKind::Cloudtrail);
         assert_eq!(i.org.as_deref(), Some("o-abc123"));
         assert_eq!(i.account.as_deref(), Some("111122223333"));
         assert_eq!(i.region.as_deref(), Some("eu-west-1"));
-        let (k, _) = classify("AWSLogs/1/CloudTrail-Digest/us-west-2/2020/09/11/1_CloudTrail-Digest_us-west-2_t_us-west-2_20200911T193649Z.json.gz");
+        let (k, _) = classify(
+            "AWSLogs/1/CloudTrail-Digest/us-west-2/2020/09/11/1_CloudTrail-Digest_us-west-2_t_us-west-2_20200911T193649Z.json.gz",
+        );
         assert_eq!(k, FileKind::CloudtrailDigest);
-        let (k, _) = classify("AWSLogs/1/CloudTrail-Insight/us-east-1/2020/07/21/1_CloudTrail-Insight_us-east-1_20200721T2100Z_a.json.gz");
+        let (k, _) = classify(
+            "AWSLogs/1/CloudTrail-Insight/us-east-1/2020/07/21/1_CloudTrail-Insight_us-east-1_20200721T2100Z_a.json.gz",
+        );
         assert_eq!(k, FileKind::CloudtrailInsight);
-        let (k, i) = classify("AWSLogs/2/vpcflowlogs/us-east-1/2020/11/01/2_vpcflowlogs_us-east-1_fl-1_20201101T2305Z_e.log.gz");
+        let (k, i) =
+            classify("AWSLogs/2/vpcflowlogs/us-east-1/2020/11/01/2_vpcflowlogs_us-east-1_fl-1_20201101T2305Z_e.log.gz");
         assert_eq!(k, FileKind::VpcFlowText);
         assert_eq!(i.account.as_deref(), Some("2"));
-        let (k, i) = classify("x/aws-account-id=5/aws-service=vpcflowlogs/aws-region=us-east-2/year=2024/month=01/day=03/f.parquet");
+        let (k, i) = classify(
+            "x/aws-account-id=5/aws-service=vpcflowlogs/aws-region=us-east-2/year=2024/month=01/day=03/f.parquet",
+        );
         assert_eq!(k, FileKind::VpcFlowParquet);
         assert_eq!(i.region.as_deref(), Some("us-east-2"));
         assert_eq!(i.date_string().as_deref(), Some("2024-01-03"));

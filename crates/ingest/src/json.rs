@@ -113,7 +113,9 @@ pub fn write_value(nodes: &[Node<'_>], start: usize, out: &mut String) -> usize 
         }
         // Close finished containers; start the next element of the innermost open one.
         loop {
-            let Some((is_obj, remaining)) = stack.last_mut() else { return i };
+            let Some((is_obj, remaining)) = stack.last_mut() else {
+                return i;
+            };
             *remaining -= 1;
             if *remaining == 0 {
                 out.push(if *is_obj { '}' } else { ']' });

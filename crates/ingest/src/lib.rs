@@ -26,6 +26,7 @@ pub mod error;
 pub mod json;
 pub mod manifest;
 pub mod parse;
+pub mod prefilter;
 pub mod scan;
 pub mod schema;
 pub mod store;

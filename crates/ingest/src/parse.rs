@@ -13,6 +13,7 @@ use simd_json::{Node, StaticNode};
 use crate::builder::{BatchBuilder, RecordSource};
 use crate::discover::PathInfo;
 use crate::json::{skip, skip_ws, value_end};
+use crate::prefilter::Prefilter;
 
 /// A record that could not be loaded.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -26,10 +27,12 @@ pub struct Reject {
 /// What parsing one file produced.
 #[derive(Debug, Default, Clone)]
 pub struct ParseOutcome {
-    /// Records found (loaded + rejected).
+    /// Records found (loaded + rejected + filtered).
     pub seen: u64,
     /// Records loaded.
     pub loaded: u64,
+    /// Records passed over by a query's literal pre-filter (they cannot match it).
+    pub filtered: u64,
     /// Records rejected, with index and reason.
     pub rejects: Vec<Reject>,
     /// A problem with the file as a whole (the records before it may still have loaded).
@@ -46,6 +49,8 @@ pub struct Sink<'a> {
     pub batch_rows: usize,
     /// Receives full batches.
     pub on_batch: &'a mut dyn FnMut(RecordBatch),
+    /// Records that cannot match this filter are counted, not built.
+    pub prefilter: Option<&'a Prefilter>,
 }
 
 /// The file being parsed.
@@ -83,6 +88,13 @@ impl State<'_, '_> {
                     return false;
                 }
             }
+            if let Some(p) = self.sink.prefilter
+                && !p.record_may_match(nodes, i)
+            {
+                self.out.seen += 1;
+                self.out.filtered += 1;
+                return true;
+            }
             let src = RecordSource {
                 path: self.file.path,
                 index: self.out.seen,
@@ -93,10 +105,10 @@ impl State<'_, '_> {
             self.sink.builder.append_record(nodes, i, &src);
             self.out.seen += 1;
             self.out.loaded += 1;
-            if self.sink.builder.len() >= self.sink.batch_rows {
-                if let Some(b) = self.sink.builder.finish() {
-                    (self.sink.on_batch)(b);
-                }
+            if self.sink.builder.len() >= self.sink.batch_rows
+                && let Some(b) = self.sink.builder.finish()
+            {
+                (self.sink.on_batch)(b);
             }
         } else {
             self.reject(format!("record is not a JSON object (found {})", type_name(&nodes[i])));
@@ -166,13 +178,15 @@ fn type_name(n: &Node<'_>) -> &'static str {
 
 /// Value index of `key` in the object at `obj`, if present.
 fn find_key(nodes: &[Node<'_>], obj: usize, key: &str) -> Option<usize> {
-    let Node::Object { len, .. } = nodes[obj] else { return None };
+    let Node::Object { len, .. } = nodes[obj] else {
+        return None;
+    };
     let mut j = obj + 1;
     for _ in 0..len {
-        if let Node::String(k) = nodes[j] {
-            if k == key {
-                return Some(j + 1);
-            }
+        if let Node::String(k) = nodes[j]
+            && k == key
+        {
+            return Some(j + 1);
         }
         j = skip(nodes, j + 1);
     }
@@ -231,10 +245,8 @@ pub fn parse_file(
         if file.candidate {
             st.out.not_cloudtrail = true;
         } else {
-            st.out.error = Some(format!(
-                "not JSON (starts with byte 0x{:02x}); neither gzip nor a JSON document",
-                data[start]
-            ));
+            st.out.error =
+                Some(format!("not JSON (starts with byte 0x{:02x}); neither gzip nor a JSON document", data[start]));
         }
         return st.out;
     }
@@ -265,6 +277,7 @@ fn finish<'s, 'a>(st: State<'s, 'a>) -> ParseOutcome {
         // Nothing was appended: the decision is taken before the first row.
         out.seen = 0;
         out.loaded = 0;
+        out.filtered = 0;
         out.rejects.clear();
     }
     out
@@ -283,12 +296,12 @@ fn salvage(st: &mut State<'_, '_>, data: &mut [u8]) {
             let stop = end.unwrap_or(data.len());
             // Try the whole envelope first: only its damaged records need the slow path.
             let mut copy = data[pos..stop].to_vec();
-            if end.is_some() {
-                if let Ok(tape) = simd_json::to_tape(&mut copy) {
-                    st.document(&tape.0, 0);
-                    pos = stop;
-                    continue;
-                }
+            if end.is_some()
+                && let Ok(tape) = simd_json::to_tape(&mut copy)
+            {
+                st.document(&tape.0, 0);
+                pos = stop;
+                continue;
             }
             salvage_envelope(st, &mut data[pos..stop]);
             if end.is_none() {
@@ -334,7 +347,9 @@ fn one_record(st: &mut State<'_, '_>, bytes: &mut [u8], top_level: bool) {
 /// Records inside an envelope whose JSON is damaged somewhere.
 fn salvage_envelope(st: &mut State<'_, '_>, bytes: &mut [u8]) {
     st.decided = true;
-    let Some(k) = memchr::memmem::find(bytes, b"\"Records\"") else { return };
+    let Some(k) = memchr::memmem::find(bytes, b"\"Records\"") else {
+        return;
+    };
     let colon = skip_ws(bytes, k + 9);
     let open = skip_ws(bytes, colon + 1);
     if bytes.get(colon) != Some(&b':') || bytes.get(open) != Some(&b'[') {

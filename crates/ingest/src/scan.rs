@@ -14,6 +14,7 @@ use crate::builder::BatchBuilder;
 use crate::decode::{self, Decoded};
 use crate::discover::{EvidenceFile, FileKind};
 use crate::parse::{self, FileSource, Reject, Sink};
+use crate::prefilter::Prefilter;
 use crate::schema::Projection;
 
 /// Options of a scan.
@@ -31,6 +32,9 @@ pub struct ScanOptions {
     pub hash: bool,
     /// Flush the batch at the end of every file, so that each batch holds one file's rows.
     pub batch_per_file: bool,
+    /// Literal pre-filter of a query: files and records that cannot match are not parsed or
+    /// built (only for queries; an ingest loads everything).
+    pub prefilter: Option<Arc<Prefilter>>,
 }
 
 impl Default for ScanOptions {
@@ -42,6 +46,7 @@ impl Default for ScanOptions {
             projection: Projection::all(),
             hash: false,
             batch_per_file: false,
+            prefilter: None,
         }
     }
 }
@@ -49,7 +54,11 @@ impl Default for ScanOptions {
 impl ScanOptions {
     /// The number of worker threads this scan uses.
     pub fn worker_count(&self) -> usize {
-        if self.threads == 0 { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) } else { self.threads }
+        if self.threads == 0 {
+            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        } else {
+            self.threads
+        }
     }
 }
 
@@ -76,6 +85,12 @@ pub struct FileReport {
     pub records_loaded: u64,
     /// Records rejected.
     pub records_rejected: u64,
+    /// Records a query's pre-filter passed over (never set by an ingest).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub records_filtered: u64,
+    /// The file was read but not parsed: a query's pre-filter showed it cannot match.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skipped: bool,
     /// Problem with the file as a whole, if any.
     pub error: Option<String>,
     /// Something worth knowing that is not a problem (e.g. gzip name but plain content).
@@ -183,6 +198,8 @@ pub fn process_file(
         records_seen: 0,
         records_loaded: 0,
         records_rejected: 0,
+        records_filtered: 0,
+        skipped: false,
         error: None,
         note: None,
         rejected_records: Vec::new(),
@@ -215,7 +232,14 @@ pub fn process_file(
         }
         _ => None,
     };
-    let mut sink = Sink { builder, batch_rows: opts.batch_rows.max(1), on_batch };
+    if let Some(p) = &opts.prefilter
+        && truncated.is_none()
+        && !p.file_may_match(buf)
+    {
+        report.skipped = true;
+        return report;
+    }
+    let mut sink = Sink { builder, batch_rows: opts.batch_rows.max(1), on_batch, prefilter: opts.prefilter.as_deref() };
     let source = FileSource { path: &file.display, info: &file.info, candidate: file.kind == FileKind::JsonCandidate };
     let path = file.path.clone();
     let max = opts.max_file_bytes;
@@ -235,9 +259,14 @@ pub fn process_file(
     report.records_seen = outcome.seen;
     report.records_loaded = outcome.loaded;
     report.records_rejected = outcome.rejects.len() as u64;
+    report.records_filtered = outcome.filtered;
     report.rejected_records = outcome.rejects;
     report.error = outcome.error;
     report
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 fn is_gz_name(path: &str) -> bool {

@@ -147,12 +147,7 @@ pub const RECORD_FIELDS: &[Spec] = &[
     s("requestid", "requestID", "request ID"),
     s("eventid", "eventID", "event ID (unique per account)"),
     s("readonly", "readOnly", "'true' for read-only calls"),
-    Spec {
-        name: "resources",
-        key: "resources",
-        kind: Kind::ListOfStruct(RESOURCE),
-        doc: "resources the call touched",
-    },
+    Spec { name: "resources", key: "resources", kind: Kind::ListOfStruct(RESOURCE), doc: "resources the call touched" },
     s("eventtype", "eventType", "AwsApiCall, AwsServiceEvent, AwsConsoleSignIn, AwsCloudTrailInsight, …"),
     s("apiversion", "apiVersion", "API version"),
     s("managementevent", "managementEvent", "'true' for management events"),
@@ -163,7 +158,11 @@ pub const RECORD_FIELDS: &[Spec] = &[
     s("vpcendpointaccountid", "vpcEndpointAccountId", "account that owns the VPC endpoint"),
     s("eventcategory", "eventCategory", "Management, Data, NetworkActivity or Insight"),
     Spec { name: "addendum", key: "addendum", kind: Kind::Struct(ADDENDUM), doc: "late-delivery addendum" },
-    s("sessioncredentialfromconsole", "sessionCredentialFromConsole", "'true' when the credentials came from the console"),
+    s(
+        "sessioncredentialfromconsole",
+        "sessionCredentialFromConsole",
+        "'true' when the credentials came from the console",
+    ),
     j("edgedevicedetails", "edgeDeviceDetails", "edge device details (JSON text)"),
     Spec { name: "tlsdetails", key: "tlsDetails", kind: Kind::Struct(TLS_DETAILS), doc: "TLS details of the call" },
     j("insightdetails", "insightDetails", "CloudTrail Insights details (JSON text)"),
@@ -204,11 +203,9 @@ pub fn data_type(kind: Kind) -> DataType {
     match kind {
         Kind::Str | Kind::Json => DataType::Utf8,
         Kind::Struct(fields) => DataType::Struct(struct_fields(fields)),
-        Kind::ListOfStruct(fields) => DataType::List(Arc::new(Field::new(
-            "item",
-            DataType::Struct(struct_fields(fields)),
-            true,
-        ))),
+        Kind::ListOfStruct(fields) => {
+            DataType::List(Arc::new(Field::new("item", DataType::Struct(struct_fields(fields)), true)))
+        }
     }
 }
 
@@ -269,6 +266,24 @@ pub fn column_docs() -> Vec<(String, String, String)> {
     out
 }
 
+/// The CloudTrail JSON keys of the string column at `columns` (e.g. `["useridentity",
+/// "accesskeyid"]` gives `["userIdentity", "accessKeyId"]`); `None` unless it is a `Str` field
+/// reached through structs only.
+pub fn json_key_path(columns: &[&str]) -> Option<Vec<String>> {
+    let mut specs = RECORD_FIELDS;
+    let mut out = Vec::new();
+    for (n, name) in columns.iter().enumerate() {
+        let f = specs.iter().find(|f| f.name == *name)?;
+        out.push(f.key.to_string());
+        match f.kind {
+            Kind::Str if n + 1 == columns.len() => return Some(out),
+            Kind::Struct(sub) => specs = sub,
+            _ => return None,
+        }
+    }
+    None
+}
+
 /// Which columns of the full schema to build. `None` in a scan means all of them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Projection {
@@ -303,6 +318,16 @@ impl Projection {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_key_paths_follow_the_schema() {
+        assert_eq!(json_key_path(&["useridentity", "accesskeyid"]).unwrap(), ["userIdentity", "accessKeyId"]);
+        assert_eq!(json_key_path(&["eventname"]).unwrap(), ["eventName"]);
+        assert_eq!(json_key_path(&["sourceipaddress"]).unwrap(), ["sourceIPAddress"]);
+        assert!(json_key_path(&["useridentity"]).is_none());
+        assert!(json_key_path(&["requestparameters"]).is_none());
+        assert!(json_key_path(&["nosuch"]).is_none());
+    }
 
     #[test]
     fn derived_column_indexes_match_schema() {

@@ -169,10 +169,10 @@ fn write_store_inner(
     opts: &StoreOptions,
     on_file: &mut dyn FnMut(&FileReport),
 ) -> Result<Manifest, IngestError> {
-    if opts.strict {
-        if let Some(p) = discovery.problems.first() {
-            return Err(IngestError::Strict { path: p.path.clone(), reason: p.reason.clone() });
-        }
+    if opts.strict
+        && let Some(p) = discovery.problems.first()
+    {
+        return Err(IngestError::Strict { path: p.path.clone(), reason: p.reason.clone() });
     }
     let files = Arc::new(discovery.files.clone());
     // Cut the files into chunks.
@@ -297,8 +297,10 @@ fn write_chunk(out: &Path, rel: &str, batches: Vec<RecordBatch>) -> Result<u64, 
         values: batch.column(c).clone(),
         options: Some(SortOptions { descending: false, nulls_first: true }),
     };
-    let order =
-        lexsort_to_indices(&[key(schema::COL_EVENT_TS), key(schema::COL_EVIDENCE_PATH), key(schema::COL_EVIDENCE_INDEX)], None)?;
+    let order = lexsort_to_indices(
+        &[key(schema::COL_EVENT_TS), key(schema::COL_EVIDENCE_PATH), key(schema::COL_EVIDENCE_INDEX)],
+        None,
+    )?;
     let sorted = take_record_batch(&batch, &order)?;
     drop(batch);
     let path = out.join(rel);

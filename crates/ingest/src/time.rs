@@ -55,7 +55,13 @@ fn valid_date(y: i64, m: u32, d: u32) -> bool {
 /// zone means UTC) into microseconds since the epoch. Returns `None` for anything else.
 pub fn parse_timestamp_micros(s: &str) -> Option<i64> {
     let b = s.as_bytes();
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
     let y = digits(&b[0..4])? as i64;
@@ -131,7 +137,14 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        for bad in ["", "2024-13-01T00:00:00Z", "2023-02-29T00:00:00Z", "20131102T010628Z", "2024-08-01T13:45:07Q", "2024-08-01T13:45:07."] {
+        for bad in [
+            "",
+            "2024-13-01T00:00:00Z",
+            "2023-02-29T00:00:00Z",
+            "20131102T010628Z",
+            "2024-08-01T13:45:07Q",
+            "2024-08-01T13:45:07.",
+        ] {
             assert_eq!(parse_timestamp_micros(bad), None, "{bad}");
         }
         assert!(parse_timestamp_micros("2024-02-29T00:00:00Z").is_some());

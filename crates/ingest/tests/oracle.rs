@@ -13,12 +13,17 @@ use trailsift_ingest::schema::{self, Kind, Projection, RECORD_FIELDS, Spec};
 fn parse_bytes(bytes: &[u8], projection: Projection) -> (Vec<RecordBatch>, ParseOutcome) {
     let mut builder = BatchBuilder::new(projection);
     let mut batches = Vec::new();
-    let info = PathInfo { account: Some("123456789012".into()), region: Some("us-east-1".into()), date: Some(19_935), ..Default::default() };
+    let info = PathInfo {
+        account: Some("123456789012".into()),
+        region: Some("us-east-1".into()),
+        date: Some(19_935),
+        ..Default::default()
+    };
     let original = bytes.to_vec();
     let mut data = bytes.to_vec();
     let outcome = {
         let mut on_batch = |b| batches.push(b);
-        let mut sink = Sink { builder: &mut builder, batch_rows: 7, on_batch: &mut on_batch };
+        let mut sink = Sink { builder: &mut builder, batch_rows: 7, on_batch: &mut on_batch, prefilter: None };
         let src = FileSource { path: "mem.json", info: &info, candidate: false };
         let mut reread = |out: &mut Vec<u8>| {
             out.clear();
@@ -72,9 +77,9 @@ fn expected(spec: &Spec, v: Option<&Value>) -> Value {
             items
                 .iter()
                 .map(|it| match it {
-                    Value::Object(o) => {
-                        Value::Object(children.iter().map(|c| (c.name.to_string(), expected(c, get(o, c.key)))).collect())
-                    }
+                    Value::Object(o) => Value::Object(
+                        children.iter().map(|c| (c.name.to_string(), expected(c, get(o, c.key)))).collect(),
+                    ),
                     _ => Value::Null,
                 })
                 .collect(),
@@ -89,7 +94,9 @@ fn same(expected: &Value, actual: &Value) -> bool {
         (Value::Object(e), Value::String(s)) if e.len() == 1 && e.contains_key("$json") => {
             serde_json::from_str::<Value>(s).map(|p| p == e["$json"]).unwrap_or(false)
         }
-        (Value::Object(e), Value::Object(a)) => e.len() == a.len() && e.iter().all(|(k, v)| a.get(k).is_some_and(|x| same(v, x))),
+        (Value::Object(e), Value::Object(a)) => {
+            e.len() == a.len() && e.iter().all(|(k, v)| a.get(k).is_some_and(|x| same(v, x)))
+        }
         (Value::Array(e), Value::Array(a)) => e.len() == a.len() && e.iter().zip(a).all(|(x, y)| same(x, y)),
         _ => expected == actual,
     }
@@ -200,7 +207,10 @@ fn projection_builds_only_requested_columns() {
     let (batches, _) = parse_bytes(text, p.clone());
     assert_eq!(batches[0].schema(), p.schema());
     let rows = rows_as_json(&batches);
-    assert_eq!(rows[1], serde_json::from_value::<Map<String, Value>>(json!({"evidence_index": 1, "eventname": "B"})).unwrap());
+    assert_eq!(
+        rows[1],
+        serde_json::from_value::<Map<String, Value>>(json!({"evidence_index": 1, "eventname": "B"})).unwrap()
+    );
     // No columns at all (count(*)): rows are still counted.
     let (batches, outcome) = parse_bytes(text, Projection::new([]));
     assert_eq!(outcome.loaded, 2);
@@ -233,7 +243,8 @@ fn shapes_envelope_array_lines_single() {
 #[test]
 fn damaged_records_are_rejected_alone() {
     // Record 1 is invalid JSON, record 2 is not an object, record 4 has invalid UTF-8.
-    let mut text = br#"{"Records":[{"eventName":"A"},{"eventName":"B",,},"str",{"eventName":"D"},{"eventName":"X"#.to_vec();
+    let mut text =
+        br#"{"Records":[{"eventName":"A"},{"eventName":"B",,},"str",{"eventName":"D"},{"eventName":"X"#.to_vec();
     text.extend_from_slice(&[0xff, 0xfe]);
     text.extend_from_slice(br#""},{"eventName":"F"}]}"#);
     let (batches, outcome) = parse_bytes(&text, Projection::new([4, schema::COL_EVIDENCE_INDEX]));
@@ -243,7 +254,8 @@ fn damaged_records_are_rejected_alone() {
     assert_eq!(idx, vec![1, 2, 4]);
     assert!(outcome.rejects[1].reason.contains("not a JSON object"));
     let rows = rows_as_json(&batches);
-    let got: Vec<(&str, i64)> = rows.iter().map(|r| (r["eventname"].as_str().unwrap(), r["evidence_index"].as_i64().unwrap())).collect();
+    let got: Vec<(&str, i64)> =
+        rows.iter().map(|r| (r["eventname"].as_str().unwrap(), r["evidence_index"].as_i64().unwrap())).collect();
     assert_eq!(got, vec![("A", 0), ("D", 3), ("F", 5)]);
     assert!(outcome.error.is_none());
 }
@@ -259,7 +271,9 @@ fn truncated_json_keeps_complete_records() {
 
 #[test]
 fn batches_are_arrow_valid() {
-    let recs: Vec<Value> = (0..50).map(|i| json!({"eventName": format!("E{i}"), "resources": [{"ARN": "a"}], "userIdentity": {"type": "T"}})).collect();
+    let recs: Vec<Value> = (0..50)
+        .map(|i| json!({"eventName": format!("E{i}"), "resources": [{"ARN": "a"}], "userIdentity": {"type": "T"}}))
+        .collect();
     let text = serde_json::to_vec(&json!({ "Records": recs })).unwrap();
     let (batches, _) = parse_bytes(&text, Projection::all());
     assert!(batches.len() >= 7, "batch_rows=7 must split 50 rows");

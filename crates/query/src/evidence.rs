@@ -1,6 +1,8 @@
 //! The `cloudtrail` table over raw evidence files: a DataFusion [`TableProvider`] whose scan
 //! runs trailsift's parallel ingest pipeline and streams its batches through a bounded
-//! channel. Only the projected columns are built (projection pushdown into the parser).
+//! channel. Only the projected columns are built (projection pushdown into the parser);
+//! files whose path rules them out are never opened, and a literal pre-filter skips files and
+//! records that cannot match (see [`crate::pushdown`]).
 //!
 //! Every file report of a scan is kept in a [`ScanLog`], so the caller can name the evidence
 //! that could not be read once the query has run.
@@ -25,15 +27,60 @@ use trailsift_ingest::discover::EvidenceFile;
 use trailsift_ingest::scan::{FileReport, ScanEvent, ScanOptions, start_scan};
 use trailsift_ingest::schema::{Projection, cloudtrail_schema};
 
-/// File reports collected by the scans of a session, by path (the last report wins).
+use crate::pushdown::Pushdown;
+
+/// File reports collected by the scans of a session, by path (the last report wins), and
+/// counters that show what pushdown saved.
 #[derive(Debug, Default)]
 pub struct ScanLog {
     reports: Mutex<BTreeMap<String, FileReport>>,
+    stats: Mutex<ScanStats>,
+}
+
+/// What the scans of a session did, summed over scans.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ScanStats {
+    /// Scans started.
+    pub scans: u64,
+    /// CloudTrail files the scans could have read.
+    pub files_considered: u64,
+    /// Files never opened: their path shows they cannot hold matching rows.
+    pub files_pruned: u64,
+    /// Files read and decompressed.
+    pub files_read: u64,
+    /// Files read but not parsed: the literal pre-filter found no match in their bytes.
+    pub files_skipped: u64,
+    /// Records parsed.
+    pub records_seen: u64,
+    /// Records passed over by the literal pre-filter after parsing (never built).
+    pub records_filtered: u64,
+    /// Records built into rows.
+    pub records_loaded: u64,
 }
 
 impl ScanLog {
     fn record(&self, r: FileReport) {
+        {
+            let mut st = self.stats.lock().expect("scan log lock");
+            st.files_read += 1;
+            st.files_skipped += r.skipped as u64;
+            st.records_seen += r.records_seen;
+            st.records_filtered += r.records_filtered;
+            st.records_loaded += r.records_loaded;
+        }
         self.reports.lock().expect("scan log lock").insert(r.path.clone(), r);
+    }
+
+    fn started(&self, considered: usize, pruned: usize) {
+        let mut st = self.stats.lock().expect("scan log lock");
+        st.scans += 1;
+        st.files_considered += considered as u64;
+        st.files_pruned += pruned as u64;
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> ScanStats {
+        *self.stats.lock().expect("scan log lock")
     }
 
     /// Reports of files that could not be read completely, sorted by path.
@@ -79,14 +126,25 @@ impl TableProvider for EvidenceTable {
     }
 
     fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
-        Ok(vec![TableProviderFilterPushDown::Unsupported; filters.len()])
+        // Inexact: the scan uses what it understands to skip work, DataFusion still applies
+        // every filter exactly.
+        Ok(filters
+            .iter()
+            .map(|f| {
+                if Pushdown::understands(f) {
+                    TableProviderFilterPushDown::Inexact
+                } else {
+                    TableProviderFilterPushDown::Unsupported
+                }
+            })
+            .collect())
     }
 
     async fn scan(
         &self,
         state: &dyn Session,
         projection: Option<&Vec<usize>>,
-        _filters: &[Expr],
+        filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let projection = match projection {
@@ -94,12 +152,16 @@ impl TableProvider for EvidenceTable {
             None => Projection::all(),
         };
         let schema = projection.schema();
-        let options = ScanOptions { projection, ..self.options.clone() };
+        let push = Pushdown::from_filters(filters);
+        let files: Vec<EvidenceFile> = self.files.iter().filter(|f| push.may_hold(f)).cloned().collect();
+        let pruned = self.files.len() - files.len();
+        let options = ScanOptions { projection, prefilter: push.prefilter().map(Arc::new), ..self.options.clone() };
         let shared = Arc::new(SharedScan {
-            files: self.files.clone(),
+            files: Arc::new(files),
             options,
             log: self.log.clone(),
             rx: Mutex::new(None),
+            pruned,
         });
         let partitions = state.config().target_partitions().max(1);
         let streams: Vec<Arc<dyn PartitionStream>> = (0..partitions)
@@ -116,6 +178,7 @@ struct SharedScan {
     options: ScanOptions,
     log: Arc<ScanLog>,
     rx: Mutex<Option<flume::Receiver<ScanEvent>>>,
+    pruned: usize,
 }
 
 impl SharedScan {
@@ -124,6 +187,7 @@ impl SharedScan {
         if let Some(rx) = guard.as_ref() {
             return rx.clone();
         }
+        self.log.started(self.files.len() + self.pruned, self.pruned);
         let (tx, rx) = flume::bounded(self.options.worker_count().max(1) * 2);
         start_scan(self.files.clone(), self.options.clone(), Arc::new(move |ev| tx.send(ev).is_ok()));
         *guard = Some(rx.clone());

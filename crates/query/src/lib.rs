@@ -4,6 +4,8 @@
 //! way. This crate knows SQL and tables, not forensics or terminals.
 
 pub mod evidence;
+pub mod pushdown;
+pub mod udf;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,14 +19,16 @@ use trailsift_ingest::discover::{DiscoverOptions, WalkProblem, discover};
 use trailsift_ingest::scan::{FileReport, ScanOptions};
 use trailsift_ingest::schema::cloudtrail_schema;
 
-pub use evidence::{EvidenceTable, ScanLog};
+pub use evidence::{EvidenceTable, ScanLog, ScanStats};
 
 /// Errors of the query layer.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum QueryError {
     /// Stores and raw evidence were given together.
-    #[error("cannot mix stores and raw evidence in one query: {store} is a trailsift store (query stores and evidence separately)")]
+    #[error(
+        "cannot mix stores and raw evidence in one query: {store} is a trailsift store (query stores and evidence separately)"
+    )]
     MixedInputs {
         /// A store among the inputs.
         store: String,
@@ -106,6 +110,11 @@ impl Engine {
         self.log.problems()
     }
 
+    /// What the scans so far read, skipped and pruned.
+    pub fn scan_stats(&self) -> ScanStats {
+        self.log.stats()
+    }
+
     /// Problems met while walking the evidence.
     pub fn walk_problems(&self) -> &[WalkProblem] {
         &self.walk_problems
@@ -116,12 +125,13 @@ async fn store_table(stores: &[&PathBuf]) -> Result<Arc<ListingTable>, QueryErro
     let mut urls = Vec::new();
     for s in stores {
         let dir = s.join("cloudtrail");
-        let abs = std::path::absolute(&dir).map_err(|e| QueryError::Store { path: s.display().to_string(), reason: e.to_string() })?;
+        let abs = std::path::absolute(&dir)
+            .map_err(|e| QueryError::Store { path: s.display().to_string(), reason: e.to_string() })?;
         let text = format!("{}/", abs.display());
         urls.push(ListingTableUrl::parse(&text)?);
     }
-    let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
-        .with_file_extension(".parquet");
-    let config = ListingTableConfig::new_with_multi_paths(urls).with_listing_options(options).with_schema(cloudtrail_schema());
+    let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+    let config =
+        ListingTableConfig::new_with_multi_paths(urls).with_listing_options(options).with_schema(cloudtrail_schema());
     Ok(Arc::new(ListingTable::try_new(config)?))
 }
