@@ -56,6 +56,9 @@ fn raw_and_store_agree_with_the_oracle() {
         "SELECT path_account, path_region, path_date, count(*) AS n FROM cloudtrail GROUP BY 1, 2, 3".to_string(),
         "SELECT count(*) AS n FROM cloudtrail WHERE event_ts >= TIMESTAMP '2024-07-31T00:20:00Z' AND event_ts < TIMESTAMP '2024-07-31T00:30:00Z'".to_string(),
         "SELECT resources[1]['arn'] AS a FROM cloudtrail WHERE eventname = 'GetObject' AND resources IS NOT NULL ORDER BY evidence_path, evidence_index LIMIT 20".to_string(),
+        "SELECT json_extract_scalar(requestparameters, '$.bucketName') AS b, count(*) AS n FROM cloudtrail GROUP BY 1".to_string(),
+        "SELECT access_key_type(useridentity.accesskeyid) AS t, access_key_account(useridentity.accesskeyid) AS a, count(*) AS n FROM cloudtrail GROUP BY 1, 2".to_string(),
+        "SELECT count(*) AS n FROM cloudtrail WHERE from_iso8601_timestamp(eventtime) = event_ts AND to_unixtime(event_ts) > 0".to_string(),
     ];
     for q in &queries {
         let raw = sorted(query(ev.path(), q));
@@ -106,6 +109,29 @@ fn raw_and_store_agree_with_the_oracle() {
         })
         .count();
     assert_eq!(query(&store, &queries[6])[0]["n"], want_window);
+
+    let mut want_buckets: BTreeMap<String, u64> = BTreeMap::new();
+    for (_, _, r) in &records {
+        let b = match &r["requestParameters"]["bucketName"] {
+            Value::String(s) => s.clone(),
+            _ => "null".to_string(),
+        };
+        *want_buckets.entry(b).or_default() += 1;
+    }
+    let got_buckets: BTreeMap<String, u64> = query(&store, &queries[8])
+        .iter()
+        .map(|r| (r["b"].as_str().unwrap_or("null").to_string(), r["n"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(got_buckets, want_buckets);
+    let with_ts = records.iter().filter(|(_, _, r)| r["eventTime"].is_string()).count();
+    assert_eq!(query(ev.path(), &queries[10])[0]["n"], with_ts);
+    for r in query(&store, &queries[9]) {
+        match r["t"].as_str() {
+            Some("long-term" | "temporary") => {}
+            None => assert!(r["a"].is_null()),
+            Some(other) => panic!("unexpected key type {other}"),
+        }
+    }
 }
 
 #[test]
@@ -163,4 +189,97 @@ fn formats_csv_json_parquet() {
     assert_eq!(batches[0].schema().field(0).name(), "eventname");
     let (code, _, err) = run_text(&["query", p, "--format", "parquet", "-o", pq.to_str().unwrap(), "--sql", sql]);
     assert_eq!(code, 1, "existing output is not overwritten without --clobber: {err}");
+}
+
+/// A CloudTrail S3 key for `day` (YYYY/MM/DD) and hour.
+fn day_key(day: &str, hour: u32, tag: &str) -> String {
+    let compact = day.replace('/', "");
+    format!(
+        "AWSLogs/123456789012/CloudTrail/us-east-1/{day}/123456789012_CloudTrail_us-east-1_{compact}T{hour:02}00Z_{tag}.json.gz"
+    )
+}
+
+/// Counters from the `[+] … scanned` status line of a query.
+fn scan_line(err: &str) -> (u64, u64, u64, u64, u64, u64) {
+    let line = err.lines().find(|l| l.contains("scanned")).unwrap_or_else(|| panic!("no scan line in:\n{err}"));
+    let nums: Vec<u64> =
+        line.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty()).map(|s| s.parse().unwrap()).collect();
+    // rows, opened-and-parsed, considered, pruned, skipped, parsed, built
+    assert_eq!(nums.len(), 7, "{line}");
+    (nums[1], nums[2], nums[3], nums[4], nums[5], nums[6])
+}
+
+/// r3: pushdown is real — a key filter parses only the files that hold the key, and a time
+/// filter opens no file outside the range; the answers stay exact.
+#[test]
+fn r3_pushdown_skips_files_and_keeps_answers() {
+    let ev = tempfile::tempdir().unwrap();
+    let days = ["2024/08/01", "2024/08/05", "2024/08/09"];
+    let mut with_key = 0;
+    let mut key_rows = 0;
+    for (d, day) in days.iter().enumerate() {
+        for hour in 0..4u32 {
+            let iso = format!("{}T{:02}", day.replace('/', "-"), hour);
+            let mut recs: Vec<Value> =
+                (0..5).map(|i| record("ListBuckets", "AKIAOTHER", &format!("{iso}:0{i}:00Z"))).collect();
+            if hour == 1 {
+                recs.push(record("GetObject", "AKIATARGET", &format!("{iso}:30:00Z")));
+                recs.push(record("PutObject", "AKIATARGET", &format!("{iso}:31:00Z")));
+                with_key += 1;
+                key_rows += 2;
+            }
+            // The key appears in another field only: the file is parsed, the record not built.
+            if hour == 2 && d == 0 {
+                let mut r = record("GetObject", "AKIAOTHER", &format!("{iso}:40:00Z"));
+                r["requestParameters"] = serde_json::json!({"note": "AKIATARGET"});
+                recs.push(r);
+            }
+            put(ev.path(), &day_key(day, hour + 1, &format!("{d}{hour}")), &gz(&envelope(&recs)));
+        }
+    }
+    // The key spelled with a JSON escape: its bytes lack the literal, the file must be read.
+    let escaped = br#"{"Records":[{"eventVersion":"1.09","eventTime":"2024-08-09T10:00:00Z","eventName":"GetObject","userIdentity":{"accessKeyId":"\u0041KIATARGET"},"eventID":"esc"}]}"#;
+    put(ev.path(), &day_key("2024/08/09", 11, "esc"), &gz(escaped));
+    let p = ev.path().to_str().unwrap();
+
+    let sql = "SELECT eventid FROM cloudtrail WHERE useridentity.accesskeyid = 'AKIATARGET' ORDER BY eventid";
+    let (code, text, err) = run_text(&["query", p, "--format", "jsonl", "--threads", "2", "--sql", sql]);
+    assert_eq!(code, 0, "{err}");
+    let rows = jsonl(&text);
+    assert_eq!(rows.len(), key_rows + 1, "{text}");
+    assert!(rows.iter().any(|r| r["eventid"] == "esc"));
+    let (parsed_files, considered, pruned, skipped, parsed, built) = scan_line(&err);
+    assert_eq!(considered, 13);
+    assert_eq!(pruned, 0);
+    // Files with the key, the one with the key elsewhere, and the escaped one are parsed.
+    assert_eq!(parsed_files, with_key + 2, "{err}");
+    assert_eq!(skipped, 13 - parsed_files, "{err}");
+    assert_eq!(built, key_rows as u64 + 1, "only matching records are built: {err}");
+    assert!(parsed > built);
+
+    // IN lists and OR of literal filters prune too, and stay exact.
+    let sql = "SELECT count(*) AS n FROM cloudtrail WHERE eventname IN ('PutObject', 'NoSuchCall') OR sourceipaddress = '203.0.113.250'";
+    let (code, text, err) = run_text(&["query", p, "--format", "jsonl", "--sql", sql]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(jsonl(&text)[0]["n"], 3);
+    assert_eq!(scan_line(&err).0, 3, "only the files holding PutObject are parsed: {err}");
+
+    // A time range opens only files delivered in or within a day after it.
+    let sql = "SELECT count(*) AS n FROM cloudtrail WHERE event_ts >= TIMESTAMP '2024-08-05T00:00:00Z' AND event_ts < TIMESTAMP '2024-08-06T00:00:00Z'";
+    let (code, text, err) = run_text(&["query", p, "--format", "jsonl", "--sql", sql]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(jsonl(&text)[0]["n"], 4 * 5 + 2);
+    let (parsed_files, considered, pruned, _, _, _) = scan_line(&err);
+    assert_eq!((considered, pruned, parsed_files), (13, 9, 4), "{err}");
+    // The same with eventtime strings, as Athena queries write it.
+    let sql = "SELECT count(*) AS n FROM cloudtrail WHERE eventtime BETWEEN '2024-08-05T00:00:00Z' AND '2024-08-05T23:59:59Z'";
+    let (code, text, err) = run_text(&["query", p, "--format", "jsonl", "--sql", sql]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(jsonl(&text)[0]["n"], 4 * 5 + 2);
+    assert_eq!(scan_line(&err).2, 9, "{err}");
+    // Region and account filters prune by path.
+    let sql = "SELECT count(*) AS n FROM cloudtrail WHERE awsregion = 'eu-west-1'";
+    let (_, text, err) = run_text(&["query", p, "--format", "jsonl", "--sql", sql]);
+    assert_eq!(jsonl(&text)[0]["n"], 0);
+    assert_eq!(scan_line(&err).2, 13, "{err}");
 }

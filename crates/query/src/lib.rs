@@ -77,6 +77,7 @@ impl Engine {
             .set_bool("datafusion.execution.parquet.pushdown_filters", true)
             .set_bool("datafusion.execution.parquet.reorder_filters", true);
         let ctx = SessionContext::new_with_config(config);
+        udf::register(&ctx);
         let log = Arc::new(ScanLog::default());
         let stores: Vec<&PathBuf> = paths.iter().filter(|p| is_store(p)).collect();
         let mut walk_problems = Vec::new();
