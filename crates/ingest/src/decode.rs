@@ -102,8 +102,76 @@ fn copy_plain(raw: &[u8], max_bytes: u64, out: &mut Vec<u8>) -> Result<Decoded, 
     Ok(Decoded::Plain)
 }
 
-/// Inflates every gzip member of `raw` into `out`.
+/// A libdeflate decompressor owned by one thread.
+struct Libdeflate(std::ptr::NonNull<libdeflate_sys::libdeflate_decompressor>);
+
+impl Drop for Libdeflate {
+    fn drop(&mut self) {
+        // SAFETY: the pointer came from libdeflate_alloc_decompressor and is freed once.
+        unsafe { libdeflate_sys::libdeflate_free_decompressor(self.0.as_ptr()) }
+    }
+}
+
+thread_local! {
+    static LIBDEFLATE: Option<Libdeflate> =
+        // SAFETY: allocation has no preconditions; NULL (out of memory) disables the fast path.
+        std::ptr::NonNull::new(unsafe { libdeflate_sys::libdeflate_alloc_decompressor() }).map(Libdeflate);
+}
+
+/// The whole-file fast path: a file that is exactly one gzip member, whose trailer's length
+/// (ISIZE) fits the cap, is inflated in one call by libdeflate, which checks the CRC-32 and
+/// the length. Returns false (with `out` cleared) for anything else — several members,
+/// trailing bytes, a wrong ISIZE, damage — which the streaming decoder then handles and
+/// reports.
+fn inflate_whole(raw: &[u8], max_bytes: u64, out: &mut Vec<u8>) -> bool {
+    if raw.len() < 18 {
+        return false;
+    }
+    let isize = u32::from_le_bytes(raw[raw.len() - 4..].try_into().expect("4 bytes")) as usize;
+    if isize as u64 > max_bytes || isize == 0 {
+        return false;
+    }
+    LIBDEFLATE.with(|d| {
+        let Some(d) = d else { return false };
+        out.clear();
+        out.reserve(isize);
+        let (mut used_in, mut used_out) = (0usize, 0usize);
+        // SAFETY: `raw` is a valid slice; libdeflate writes at most `isize` bytes into the
+        // spare capacity of `out` (reserved above) and reports how many it wrote; only those
+        // are exposed by set_len, and only on success.
+        let rc = unsafe {
+            libdeflate_sys::libdeflate_gzip_decompress_ex(
+                d.0.as_ptr(),
+                raw.as_ptr().cast(),
+                raw.len(),
+                out.as_mut_ptr().cast(),
+                isize,
+                &mut used_in,
+                &mut used_out,
+            )
+        };
+        if rc == libdeflate_sys::libdeflate_result_LIBDEFLATE_SUCCESS && used_in == raw.len() && used_out == isize {
+            // SAFETY: libdeflate initialised the first `used_out` bytes.
+            unsafe { out.set_len(used_out) };
+            true
+        } else {
+            out.clear();
+            false
+        }
+    })
+}
+
+/// Inflates every gzip member of `raw` into `out` (its previous content is dropped).
 pub fn inflate(raw: &[u8], max_bytes: u64, out: &mut Vec<u8>) -> Result<Decoded, DecodeError> {
+    if inflate_whole(raw, max_bytes, out) {
+        return Ok(Decoded::Gzip { members: 1 });
+    }
+    inflate_stream(raw, max_bytes, out)
+}
+
+/// The streaming decoder (flate2): every member, capped, truncation and damage reported.
+pub fn inflate_stream(raw: &[u8], max_bytes: u64, out: &mut Vec<u8>) -> Result<Decoded, DecodeError> {
+    out.clear();
     // ISIZE (the last member's size mod 2^32) is a good first guess for a single-member file.
     if raw.len() >= 18 {
         let isize = u32::from_le_bytes(raw[raw.len() - 4..].try_into().expect("4 bytes")) as u64;
@@ -122,7 +190,7 @@ pub fn inflate(raw: &[u8], max_bytes: u64, out: &mut Vec<u8>) -> Result<Decoded,
             )));
         }
         let mut dec = flate2::bufread::GzDecoder::new(rest);
-        let room = max_bytes - out.len() as u64;
+        let room = max_bytes.saturating_sub(out.len() as u64);
         let res = (&mut dec).take(room + 1).read_to_end(out);
         match res {
             Ok(_) if out.len() as u64 > max_bytes => {
@@ -168,6 +236,36 @@ mod tests {
         let mut out = Vec::new();
         assert_eq!(inflate(&raw, 1 << 20, &mut out), Ok(Decoded::Gzip { members: 2 }));
         assert_eq!(out, b"hello world");
+    }
+
+    #[test]
+    fn fast_path_and_stream_agree() {
+        let data: Vec<u8> = (0..300_000u32).flat_map(|i| (i % 251).to_le_bytes()).collect();
+        let raw = gz(&data);
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        assert!(inflate_whole(&raw, u64::MAX / 2, &mut a));
+        assert_eq!(inflate_stream(&raw, u64::MAX / 2, &mut b), Ok(Decoded::Gzip { members: 1 }));
+        assert_eq!(a, data);
+        assert_eq!(a, b);
+        // Two members: the fast path declines, the stream reads both.
+        let mut two = raw.clone();
+        two.extend(gz(b"tail"));
+        assert!(!inflate_whole(&two, u64::MAX / 2, &mut a));
+        assert!(a.is_empty());
+        assert_eq!(inflate(&two, u64::MAX / 2, &mut b), Ok(Decoded::Gzip { members: 2 }));
+        assert_eq!(&b[data.len()..], b"tail");
+        // A lying ISIZE or a bad CRC: declined, then reported by the stream.
+        let mut bad = raw.clone();
+        let n = bad.len();
+        bad[n - 6] ^= 0xff;
+        assert!(!inflate_whole(&bad, u64::MAX / 2, &mut a));
+        assert!(matches!(inflate(&bad, u64::MAX / 2, &mut b), Err(DecodeError::CorruptGzip(_))));
+        let mut lie = raw.clone();
+        lie[n - 4..].copy_from_slice(&10u32.to_le_bytes());
+        assert!(!inflate_whole(&lie, u64::MAX / 2, &mut a));
+        // Over the cap by ISIZE: the stream enforces the cap.
+        assert!(!inflate_whole(&raw, 1000, &mut a));
+        assert_eq!(inflate(&raw, 1000, &mut b), Err(DecodeError::TooLarge { limit: 1000 }));
     }
 
     #[test]

@@ -216,6 +216,18 @@ fn looks_like_lines(data: &[u8], start: usize) -> bool {
     }
 }
 
+/// Parser buffers kept per thread: a file's parse reuses the previous file's allocations
+/// (simd-json's aligned copy, string buffer and tape), which saves page faults on every file.
+struct Scratch {
+    buffers: simd_json::Buffers,
+    tape: Option<simd_json::tape::Tape<'static>>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> =
+        std::cell::RefCell::new(Scratch { buffers: simd_json::Buffers::default(), tape: None });
+}
+
 /// Parses the decoded content of one file into rows.
 ///
 /// `reread` is called to get the original bytes back when the fast path fails (simd-json
@@ -251,17 +263,21 @@ pub fn parse_file(
         return st.out;
     }
     if truncated.is_none() && !looks_like_lines(data, start) {
-        match simd_json::to_tape(&mut data[..]) {
-            Ok(tape) => {
+        let parsed = SCRATCH.with_borrow_mut(|scratch| {
+            let mut tape = scratch.tape.take().unwrap_or_else(|| simd_json::tape::Tape(Vec::new())).reset();
+            let ok = simd_json::fill_tape(&mut data[..], &mut scratch.buffers, &mut tape).is_ok();
+            if ok {
                 st.document(&tape.0, 0);
-                return finish(st);
             }
-            Err(_) => {
-                if reread(data).is_none() {
-                    st.out.error = Some("file changed or vanished while being read".to_string());
-                    return st.out;
-                }
-            }
+            scratch.tape = Some(tape.reset());
+            ok
+        });
+        if parsed {
+            return finish(st);
+        }
+        if reread(data).is_none() {
+            st.out.error = Some("file changed or vanished while being read".to_string());
+            return st.out;
         }
     }
     if let Some(t) = truncated {
