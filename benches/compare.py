@@ -69,7 +69,8 @@ def peer_sql(engine, case, corpus, key, threads):
         }[case]
     if engine in ("duckdb", "duckdb-auto"):
         if engine == "duckdb":
-            src = f"(SELECT unnest(Records) AS r FROM read_json('{g}', format='auto', columns={DUCK_COLUMNS}))"
+            src = (f"(SELECT unnest(Records) AS r FROM read_json('{g}', format='unstructured', records=true, "
+                   f"columns={DUCK_COLUMNS}))")
         else:
             src = f"(SELECT unnest(Records) AS r FROM read_json_auto('{g}'))"
         return {
