@@ -28,6 +28,15 @@ fn query(path: &Path, sql: &str) -> Vec<Value> {
     jsonl(&text)
 }
 
+/// One CloudTrail file with records A (key AKIAX) and B (key ASIAY).
+fn two_records(root: &Path) {
+    put(
+        root,
+        &ct_key("123456789012", "us-east-1", 0, "a"),
+        &gz(&envelope(&[record("A", "AKIAX", "2024-08-01T00:00:00Z"), record("B", "ASIAY", "2024-08-01T00:00:01Z")])),
+    );
+}
+
 fn sorted(mut rows: Vec<Value>) -> Vec<String> {
     let mut v: Vec<String> = rows.drain(..).map(|r| r.to_string()).collect();
     v.sort();
@@ -155,11 +164,7 @@ fn query_errors_are_clear() {
 #[test]
 fn formats_csv_json_parquet() {
     let ev = tempfile::tempdir().unwrap();
-    put(
-        ev.path(),
-        &ct_key("123456789012", "us-east-1", 0, "a"),
-        &gz(&envelope(&[record("A", "AKIAX", "2024-08-01T00:00:00Z"), record("B", "AKIAY", "2024-08-01T00:00:01Z")])),
-    );
+    two_records(ev.path());
     let p = ev.path().to_str().unwrap();
     let sql = "SELECT eventname, event_ts, errorcode FROM cloudtrail ORDER BY eventname";
     let (code, text, _) = run_text(&["query", p, "--format", "json", "--sql", sql]);
@@ -282,4 +287,49 @@ fn r3_pushdown_skips_files_and_keeps_answers() {
     let (_, text, err) = run_text(&["query", p, "--format", "jsonl", "--sql", sql]);
     assert_eq!(jsonl(&text)[0]["n"], 0);
     assert_eq!(scan_line(&err).2, 13, "{err}");
+}
+
+/// r3: Athena's table and schema names resolve, so pasted playbook queries run unchanged.
+#[test]
+fn r3_athena_names_resolve() {
+    let ev = tempfile::tempdir().unwrap();
+    two_records(ev.path());
+    let p = ev.path().to_str().unwrap();
+    for table in ["cloudtrail", "default.cloudtrail", "cloudtrail_logs", "awsdatacatalog.default.cloudtrail_logs"] {
+        let sql = format!("SELECT count(*) AS n FROM {table}");
+        let (code, text, err) = run_text(&["query", p, "--format", "jsonl", "--sql", &sql]);
+        assert_eq!(code, 0, "{sql}: {err}");
+        assert_eq!(jsonl(&text)[0]["n"], 2, "{sql}");
+    }
+}
+
+/// r3: the shell reads statements (multi-line, `;`-terminated) and `\d` from stdin.
+#[test]
+fn r3_shell_runs_statements_from_stdin() {
+    use std::io::Write;
+    let ev = tempfile::tempdir().unwrap();
+    two_records(ev.path());
+    let hist = ev.path().join("history");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_trailsift"))
+        .args(["shell", ev.path().join("AWSLogs").to_str().unwrap(), "--history", hist.to_str().unwrap()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"\\d\n\\d cloudtrail\nSELECT eventname\n  FROM cloudtrail\n  ORDER BY eventname;\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stdout.contains("cloudtrail_logs"), "\\d lists the tables: {stdout}");
+    assert!(stdout.contains("useridentity") && stdout.contains("evidence_index"), "\\d cloudtrail: {stdout}");
+    let a = stdout.find("| A ").expect("row A");
+    let b = stdout.find("| B ").expect("row B");
+    assert!(a < b, "{stdout}");
 }

@@ -120,7 +120,7 @@ async fn meta(engine: &Engine, cmd: &str) -> Result<bool> {
         ("\\d", None) => {
             run(
                 engine,
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name;",
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'default' ORDER BY table_name;",
             )
             .await?;
             Ok(false)
@@ -131,7 +131,7 @@ async fn meta(engine: &Engine, cmd: &str) -> Result<bool> {
                 engine,
                 &format!(
                     "SELECT column_name, data_type, is_nullable FROM information_schema.columns \
-                     WHERE table_schema = 'public' AND table_name = '{table}' ORDER BY ordinal_position;"
+                     WHERE table_schema = 'default' AND table_name = '{table}' ORDER BY ordinal_position;"
                 ),
             )
             .await?;

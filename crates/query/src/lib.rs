@@ -71,7 +71,10 @@ impl Engine {
     /// Opens `paths`: all stores, or all raw evidence (files and directories).
     pub async fn open(paths: &[PathBuf], opts: EngineOptions) -> Result<Self, QueryError> {
         let threads = opts.scan.worker_count();
+        // Athena's names: queries that say `default.cloudtrail` or `awsdatacatalog.default.…`
+        // resolve as they do there.
         let config = SessionConfig::new()
+            .with_default_catalog_and_schema("awsdatacatalog", "default")
             .with_target_partitions(threads.max(1))
             .with_information_schema(true)
             .set_bool("datafusion.execution.parquet.pushdown_filters", true)
@@ -86,12 +89,12 @@ impl Engine {
                 return Err(QueryError::MixedInputs { store: stores[0].display().to_string() });
             }
             let table = store_table(&stores).await?;
-            ctx.register_table("cloudtrail", table)?;
+            register_cloudtrail(&ctx, table)?;
         } else {
             let found = discover(paths, &opts.discover);
             walk_problems = found.problems;
             let table = EvidenceTable::new(found.files, opts.scan.clone(), log.clone());
-            ctx.register_table("cloudtrail", Arc::new(table))?;
+            register_cloudtrail(&ctx, Arc::new(table))?;
         }
         Ok(Self { ctx, log, walk_problems })
     }
@@ -120,6 +123,20 @@ impl Engine {
     pub fn walk_problems(&self) -> &[WalkProblem] {
         &self.walk_problems
     }
+}
+
+/// Table names a CloudTrail query may use: ours, and `cloudtrail_logs`, the name AWS's
+/// documentation and console give the Athena table.
+pub const CLOUDTRAIL_TABLE_NAMES: [&str; 2] = ["cloudtrail", "cloudtrail_logs"];
+
+fn register_cloudtrail(
+    ctx: &SessionContext,
+    table: Arc<dyn datafusion::datasource::TableProvider>,
+) -> Result<(), QueryError> {
+    for name in CLOUDTRAIL_TABLE_NAMES {
+        ctx.register_table(name, table.clone())?;
+    }
+    Ok(())
 }
 
 async fn store_table(stores: &[&PathBuf]) -> Result<Arc<ListingTable>, QueryError> {

@@ -17,6 +17,16 @@
 //! | `from_unixtime(double[, zone])` | `timestamp(µs, UTC or zone)` | fractional seconds kept; replaces DataFusion's, which takes only integers and returns `timestamp(s)` |
 //! | `cardinality(array or map)` | `bigint` | number of top-level elements; replaces DataFusion's, which returns an unsigned integer and counts the leaves of nested arrays |
 //! | `element_at(array, index)` / `element_at(map, key)` | element type | 1-based index, negative counts from the end, out of range gives NULL; for maps the value, NULL when the key is missing. Replaces DataFusion's `element_at`, an alias of `map_extract` that returns a one-element list and rejects arrays |
+//! | `year`, `quarter`, `month`, `week` / `week_of_year` (ISO), `day` / `day_of_month`, `day_of_week` / `dow` (Monday = 1), `day_of_year` / `doy`, `hour`, `minute`, `second`, `millisecond` (each of a timestamp or date) | `bigint` | the field in the value's zone; timestamps without a zone are read as UTC |
+//! | `date_diff(unit, t1, t2)` | `bigint` | `t2 - t1` in whole `millisecond`s, `second`s, `minute`s, `hour`s, `day`s, `week`s, `month`s, `quarter`s or `year`s (any case), truncated toward zero; months are counted as Joda-Time (so Trino) does: when `t2` is the last day of its month, a later day of the month in `t1` counts as that last day, so `2024-01-31` to `2024-02-29` is 1 month |
+//! | `date_add(unit, n, t)` | type of `t` | `n` units later; months, quarters and years keep the day of the month, clamped to the month's end (`2024-01-31` plus a month is `2024-02-29`); days and weeks count wall-clock days in `t`'s zone |
+//! | `to_iso8601(timestamp or date)` | `varchar` | `2024-01-02T03:04:05.123Z`: always milliseconds; `Z` for a zone at offset 0, else `±HH:MM`; no suffix for a timestamp without a zone; `YYYY-MM-DD` for a date |
+//! | `date_format(timestamp, format)` | `varchar` | MySQL-style format, the specifiers of `date_parse` plus `%f` as 6 digits, `%j` as 3 digits, `%v` ISO week and `%x` ISO year; `%D %U %u %V %w %X` are an error (as in Trino). Replaces DataFusion's `date_format`, an alias of `to_char` with chrono specifiers |
+//! | `count_if(boolean)` | `bigint` | aggregate: rows where the argument is true (0 for no rows) |
+//! | `typeof(x)` | `varchar` | Trino's name of the argument's type: `varchar`, `bigint`, `integer`, `double`, `boolean`, `date`, `timestamp(6)`, `timestamp(6) with time zone`, `array(bigint)`, `row(a bigint, ...)`, `map(k, v)`, `unknown` for NULL |
+//! | `json_array_contains(json, value)` | `boolean` | whether the JSON array has an element equal to the string, number or boolean; NULL when the document is not an array or is invalid |
+//! | `contains(array, element)` / `contains(string, substring)` | `boolean` | array membership; NULL when not found and the array has NULL elements. For two strings, substring containment as DataFusion's own `contains`, which this replaces |
+//! | `url_extract_host(url)`, `url_extract_path(url)`, `url_extract_parameter(url, name)` | `varchar` | host (without user and port), raw path, first raw value of a query parameter (`""` for a parameter without `=`); NULL for text with characters a URI may not contain or a malformed scheme or port |
 //!
 //! `regexp_like(string, pattern)` is DataFusion's own: it already matches Trino (a boolean,
 //! true when the pattern matches anywhere in the string).
@@ -51,6 +61,16 @@
 //! * `element_at(array, 0)` is NULL (Trino raises an error); `from_unixtime` of a value
 //!   outside the timestamp range is NULL; `to_unixtime` also accepts dates, numbers and
 //!   ISO 8601 strings (NULL when they do not parse), and reads timestamps without a zone as UTC.
+//! * `typeof` writes `varchar` without a length (Trino: `varchar(3)` for `'abc'`), and numeric
+//!   literals have DataFusion's types (`1.5` is `double`, Trino's `decimal(2,1)`).
+//! * `date_add` computes in microseconds, so adding milliseconds to a `timestamp(0)` is
+//!   truncated back to seconds; around a daylight-saving transition, a wall-clock time that
+//!   does not exist or exists twice takes the later offset.
+//! * `date_diff` in `year`s is its months divided by 12 (Joda-Time balances February 29th
+//!   separately; both agree on whole anniversaries). Units of an hour or less count elapsed
+//!   time; days and longer count wall-clock time in each argument's zone.
+//! * The URL functions parse by hand, more leniently than Java's `URI`, and do not decode
+//!   percent-escapes (as Trino).
 //!
 //! # trailsift functions
 //!
@@ -70,33 +90,39 @@
 use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
+use arrow::array::temporal_conversions::as_datetime_with_timezone;
 use arrow::array::timezone::Tz;
 use arrow::array::{
-    Array, ArrayRef, AsArray, Float64Array, Int64Builder, LargeStringArray, StringArray, StringBuilder,
-    StringViewArray, TimestampMicrosecondArray,
+    Array, ArrayRef, AsArray, BooleanArray, BooleanBuilder, Float64Array, Int64Builder, LargeStringArray, Scalar,
+    StringArray, StringBuilder, StringViewArray, TimestampMicrosecondArray,
 };
 use arrow::compute::cast;
+use arrow::compute::kernels::cmp::eq;
+use arrow::compute::kernels::temporal::{DatePart, date_part};
 use arrow::datatypes::{
-    ArrowTimestampType, DataType, Date32Type, Date64Type, Field, FieldRef, Float64Type, TimeUnit,
+    ArrowTimestampType, DataType, Date32Type, Date64Type, Field, FieldRef, Float64Type, Int64Type, TimeUnit,
     TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType,
 };
 use datafusion::common::utils::ListCoercion;
 use datafusion::common::{Result, ScalarValue, exec_datafusion_err, exec_err, plan_err};
 use datafusion::functions_nested::extract::array_element_udf;
 use datafusion::functions_nested::map_extract::map_extract_udf;
+use datafusion::logical_expr::function::AccumulatorArgs;
 use datafusion::logical_expr::{
-    ArrayFunctionArgument, ArrayFunctionSignature, ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF,
-    ScalarUDFImpl, Signature, TypeSignature, Volatility,
+    Accumulator, AggregateUDF, AggregateUDFImpl, ArrayFunctionArgument, ArrayFunctionSignature, ColumnarValue,
+    ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature, Volatility,
 };
 use datafusion::prelude::SessionContext;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 /// Registers the functions of this module in `ctx`, replacing DataFusion's own `to_unixtime`,
-/// `from_unixtime`, `cardinality` and `element_at` with Trino-compatible ones.
+/// `from_unixtime`, `cardinality`, `element_at`, `date_format` and `contains` with
+/// Trino-compatible ones. Call it after the session's built-in functions are in place.
 pub fn register(ctx: &SessionContext) {
-    for kind in Kind::ALL {
+    for kind in Kind::all() {
         ctx.register_udf(ScalarUDF::new_from_impl(Udf::new(kind)));
     }
+    ctx.register_udaf(AggregateUDF::new_from_impl(CountIf::new()));
 }
 
 /// The functions of this module.
@@ -114,10 +140,21 @@ enum Kind {
     ElementAt,
     AccessKeyType,
     AccessKeyAccount,
+    Extract(Part),
+    DateDiff,
+    DateAdd,
+    ToIso8601,
+    DateFormat,
+    Typeof,
+    JsonArrayContains,
+    Contains,
+    UrlExtractHost,
+    UrlExtractPath,
+    UrlExtractParameter,
 }
 
 impl Kind {
-    const ALL: [Kind; 12] = [
+    const BASE: [Kind; 22] = [
         Kind::JsonExtractScalar,
         Kind::JsonExtract,
         Kind::JsonArrayLength,
@@ -130,7 +167,22 @@ impl Kind {
         Kind::ElementAt,
         Kind::AccessKeyType,
         Kind::AccessKeyAccount,
+        Kind::DateDiff,
+        Kind::DateAdd,
+        Kind::ToIso8601,
+        Kind::DateFormat,
+        Kind::Typeof,
+        Kind::JsonArrayContains,
+        Kind::Contains,
+        Kind::UrlExtractHost,
+        Kind::UrlExtractPath,
+        Kind::UrlExtractParameter,
     ];
+
+    /// Every function, the field extractors included.
+    fn all() -> impl Iterator<Item = Kind> {
+        Kind::BASE.into_iter().chain(Part::ALL.into_iter().map(Kind::Extract))
+    }
 
     fn name(self) -> &'static str {
         match self {
@@ -146,17 +198,37 @@ impl Kind {
             Kind::ElementAt => "element_at",
             Kind::AccessKeyType => "access_key_type",
             Kind::AccessKeyAccount => "access_key_account",
+            Kind::Extract(part) => part.name(),
+            Kind::DateDiff => "date_diff",
+            Kind::DateAdd => "date_add",
+            Kind::ToIso8601 => "to_iso8601",
+            Kind::DateFormat => "date_format",
+            Kind::Typeof => "typeof",
+            Kind::JsonArrayContains => "json_array_contains",
+            Kind::Contains => "contains",
+            Kind::UrlExtractHost => "url_extract_host",
+            Kind::UrlExtractPath => "url_extract_path",
+            Kind::UrlExtractParameter => "url_extract_parameter",
         }
     }
 
     fn signature(self) -> Signature {
         let v = Volatility::Immutable;
         match self {
-            Kind::JsonExtractScalar | Kind::JsonExtract | Kind::JsonSize | Kind::DateParse => Signature::string(2, v),
-            Kind::JsonArrayLength | Kind::FromIso8601Timestamp | Kind::AccessKeyType | Kind::AccessKeyAccount => {
-                Signature::string(1, v)
-            }
-            Kind::ToUnixtime => Signature::any(1, v),
+            Kind::JsonExtractScalar
+            | Kind::JsonExtract
+            | Kind::JsonSize
+            | Kind::DateParse
+            | Kind::UrlExtractParameter => Signature::string(2, v),
+            Kind::JsonArrayLength
+            | Kind::FromIso8601Timestamp
+            | Kind::AccessKeyType
+            | Kind::AccessKeyAccount
+            | Kind::UrlExtractHost
+            | Kind::UrlExtractPath => Signature::string(1, v),
+            Kind::ToUnixtime | Kind::Extract(_) | Kind::ToIso8601 | Kind::Typeof => Signature::any(1, v),
+            Kind::DateFormat | Kind::JsonArrayContains | Kind::Contains => Signature::any(2, v),
+            Kind::DateDiff | Kind::DateAdd => Signature::any(3, v),
             Kind::FromUnixtime => Signature::one_of(
                 vec![
                     TypeSignature::Exact(vec![DataType::Float64]),
@@ -207,10 +279,31 @@ impl ScalarUDFImpl for Udf {
 
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
         Ok(match self.kind {
-            Kind::JsonExtractScalar | Kind::JsonExtract | Kind::AccessKeyType | Kind::AccessKeyAccount => {
-                DataType::Utf8
+            Kind::JsonExtractScalar
+            | Kind::JsonExtract
+            | Kind::AccessKeyType
+            | Kind::AccessKeyAccount
+            | Kind::ToIso8601
+            | Kind::DateFormat
+            | Kind::Typeof
+            | Kind::UrlExtractHost
+            | Kind::UrlExtractPath
+            | Kind::UrlExtractParameter => DataType::Utf8,
+            Kind::JsonArrayLength | Kind::JsonSize | Kind::Cardinality | Kind::DateDiff => DataType::Int64,
+            Kind::JsonArrayContains | Kind::Contains => DataType::Boolean,
+            Kind::Extract(part) => {
+                match arg_types.first() {
+                    Some(t) if is_time(t) => {}
+                    Some(t) => return plan_err!("{} expects a timestamp or a date, not {t}", part.name()),
+                    None => return plan_err!("{} takes one argument", part.name()),
+                }
+                DataType::Int64
             }
-            Kind::JsonArrayLength | Kind::JsonSize | Kind::Cardinality => DataType::Int64,
+            Kind::DateAdd => match arg_types.get(2) {
+                Some(t) if is_time(t) => t.clone(),
+                Some(t) => return plan_err!("date_add expects a timestamp or a date, not {t}"),
+                None => return plan_err!("date_add takes three arguments"),
+            },
             Kind::FromIso8601Timestamp | Kind::FromUnixtime => DataType::Timestamp(TimeUnit::Microsecond, utc()),
             Kind::DateParse => DataType::Timestamp(TimeUnit::Microsecond, None),
             Kind::ToUnixtime => {
@@ -293,6 +386,32 @@ impl ScalarUDFImpl for Udf {
                 Some(account) => write!(out, "{account:012}").is_ok(),
                 None => false,
             }),
+            Kind::Extract(part) => extract(&args, part),
+            Kind::DateDiff => date_diff(&args),
+            Kind::DateAdd => date_add(&args),
+            Kind::ToIso8601 => to_iso8601(&args),
+            Kind::DateFormat => date_format(&args),
+            Kind::Typeof => {
+                let t = args.arg_fields.first().map_or(DataType::Null, |f| f.data_type().clone());
+                Ok(ColumnarValue::Scalar(ScalarValue::Utf8(Some(trino_type(&t)))))
+            }
+            Kind::JsonArrayContains => json_array_contains(&args),
+            Kind::Contains => contains(&args),
+            Kind::UrlExtractHost => string_to_string(&args, name, |u, out| match parse_url(u) {
+                Some(Url { host: Some(h), .. }) => {
+                    out.push_str(h);
+                    true
+                }
+                _ => false,
+            }),
+            Kind::UrlExtractPath => string_to_string(&args, name, |u, out| match parse_url(u) {
+                Some(url) => {
+                    out.push_str(url.path);
+                    true
+                }
+                None => false,
+            }),
+            Kind::UrlExtractParameter => url_extract_parameter(&args),
         }
     }
 }
@@ -1515,6 +1634,731 @@ fn access_key_account(id: &str) -> Option<u64> {
     (account <= 999_999_999_999).then_some(account)
 }
 
+// ---------------------------------------------------------------------------------------------
+// Date and time fields, arithmetic and formatting
+// ---------------------------------------------------------------------------------------------
+
+/// A field that one of the extraction functions (`year`, `hour`, ...) returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Part {
+    Year,
+    Quarter,
+    Month,
+    Week,
+    WeekOfYear,
+    Day,
+    DayOfMonth,
+    DayOfWeek,
+    Dow,
+    DayOfYear,
+    Doy,
+    Hour,
+    Minute,
+    Second,
+    Millisecond,
+}
+
+impl Part {
+    const ALL: [Part; 15] = [
+        Part::Year,
+        Part::Quarter,
+        Part::Month,
+        Part::Week,
+        Part::WeekOfYear,
+        Part::Day,
+        Part::DayOfMonth,
+        Part::DayOfWeek,
+        Part::Dow,
+        Part::DayOfYear,
+        Part::Doy,
+        Part::Hour,
+        Part::Minute,
+        Part::Second,
+        Part::Millisecond,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Part::Year => "year",
+            Part::Quarter => "quarter",
+            Part::Month => "month",
+            Part::Week => "week",
+            Part::WeekOfYear => "week_of_year",
+            Part::Day => "day",
+            Part::DayOfMonth => "day_of_month",
+            Part::DayOfWeek => "day_of_week",
+            Part::Dow => "dow",
+            Part::DayOfYear => "day_of_year",
+            Part::Doy => "doy",
+            Part::Hour => "hour",
+            Part::Minute => "minute",
+            Part::Second => "second",
+            Part::Millisecond => "millisecond",
+        }
+    }
+
+    /// Arrow's field; `day_of_week` is Arrow's Monday-0 day plus one.
+    fn date_part(self) -> DatePart {
+        match self {
+            Part::Year => DatePart::Year,
+            Part::Quarter => DatePart::Quarter,
+            Part::Month => DatePart::Month,
+            Part::Week | Part::WeekOfYear => DatePart::Week,
+            Part::Day | Part::DayOfMonth => DatePart::Day,
+            Part::DayOfWeek | Part::Dow => DatePart::DayOfWeekMonday0,
+            Part::DayOfYear | Part::Doy => DatePart::DayOfYear,
+            Part::Hour => DatePart::Hour,
+            Part::Minute => DatePart::Minute,
+            Part::Second => DatePart::Second,
+            Part::Millisecond => DatePart::Millisecond,
+        }
+    }
+}
+
+/// Whether the date and time functions accept values of type `t`.
+fn is_time(t: &DataType) -> bool {
+    matches!(t, DataType::Timestamp(..) | DataType::Date32 | DataType::Date64 | DataType::Null)
+}
+
+fn extract(args: &ScalarFunctionArgs, part: Part) -> Result<ColumnarValue> {
+    let (a, scalar) = single_array(args, part.name())?;
+    if a.data_type() == &DataType::Null {
+        return finish(Arc::new(arrow::array::Int64Array::new_null(a.len())), scalar);
+    }
+    let fields = cast(&date_part(&a, part.date_part())?, &DataType::Int64)?;
+    let out: ArrayRef = match part {
+        Part::DayOfWeek | Part::Dow => Arc::new(fields.as_primitive::<Int64Type>().unary::<_, Int64Type>(|d| d + 1)),
+        _ => fields,
+    };
+    finish(out, scalar)
+}
+
+const MICROS_PER_DAY: i64 = 86_400 * MICROS_PER_SECOND;
+
+/// An argument as an array of `n` rows.
+fn arg_array(value: &ColumnarValue, n: usize) -> Result<ArrayRef> {
+    match value {
+        ColumnarValue::Array(a) => Ok(Arc::clone(a)),
+        ColumnarValue::Scalar(s) => s.to_array_of_size(n),
+    }
+}
+
+/// Timestamps or dates as microseconds since the epoch (UTC), with their time zone.
+fn micros_of(a: &ArrayRef, name: &str) -> Result<(TimestampMicrosecondArray, Option<Tz>)> {
+    let zone = match a.data_type() {
+        DataType::Timestamp(_, zone) => zone.clone(),
+        DataType::Date32 | DataType::Date64 | DataType::Null => None,
+        other => return exec_err!("{name} expects a timestamp or a date, not {other}"),
+    };
+    let micros = cast(a, &DataType::Timestamp(TimeUnit::Microsecond, zone.clone()))?;
+    let tz = match zone.as_deref() {
+        Some(z) => Some(z.parse::<Tz>().map_err(|e| exec_datafusion_err!("{name}: invalid time zone {z:?}: {e}"))?),
+        None => None,
+    };
+    Ok((micros.as_primitive::<TimestampMicrosecondType>().clone(), tz))
+}
+
+/// The wall-clock time in `tz` of an instant, as microseconds since 1970-01-01 00:00.
+fn to_local(us: i64, tz: Option<Tz>) -> Option<i64> {
+    match tz {
+        None => Some(us),
+        Some(tz) => Some(
+            as_datetime_with_timezone::<TimestampMicrosecondType>(us, tz)?.naive_local().and_utc().timestamp_micros(),
+        ),
+    }
+}
+
+/// The instant of a wall-clock time in `tz` (the later offset wins around a transition).
+fn from_local(local: i64, tz: Option<Tz>) -> Option<i64> {
+    if tz.is_none() {
+        return Some(local);
+    }
+    let offset = |us: i64| to_local(us, tz).map(|l| l - us);
+    let guess = local.checked_sub(offset(local)?)?;
+    local.checked_sub(offset(guess)?)
+}
+
+/// The date of a day number (days since 1970-01-01; H. Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// A wall-clock time split into its fields.
+struct Civil {
+    days: i64,
+    year: i64,
+    month: u32,
+    day: u32,
+    /// Microseconds since midnight.
+    time: i64,
+}
+
+impl Civil {
+    fn new(local: i64) -> Self {
+        let days = local.div_euclid(MICROS_PER_DAY);
+        let (year, month, day) = civil_from_days(days);
+        Self { days, year, month, day, time: local.rem_euclid(MICROS_PER_DAY) }
+    }
+
+    fn hour(&self) -> i64 {
+        self.time / 3_600_000_000
+    }
+
+    fn minute(&self) -> i64 {
+        self.time / 60_000_000 % 60
+    }
+
+    fn second(&self) -> i64 {
+        self.time / MICROS_PER_SECOND % 60
+    }
+
+    fn micros(&self) -> i64 {
+        self.time % MICROS_PER_SECOND
+    }
+
+    /// ISO day of the week, Monday = 1.
+    fn weekday(&self) -> i64 {
+        (self.days + 3).rem_euclid(7) + 1
+    }
+
+    fn day_of_year(&self) -> i64 {
+        self.days - days_from_civil(self.year, 1, 1) + 1
+    }
+
+    /// The ISO week-numbering year and week.
+    fn iso_week(&self) -> (i64, i64) {
+        let thursday = Civil::new((self.days - self.weekday() + 4) * MICROS_PER_DAY);
+        (thursday.year, (thursday.day_of_year() - 1) / 7 + 1)
+    }
+}
+
+/// A unit of `date_diff` and `date_add`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unit {
+    Millisecond,
+    Second,
+    Minute,
+    Hour,
+    Day,
+    Week,
+    Month,
+    Quarter,
+    Year,
+}
+
+impl Unit {
+    fn parse(s: &str, name: &str) -> Result<Self> {
+        Ok(match s.to_ascii_lowercase().as_str() {
+            "millisecond" => Unit::Millisecond,
+            "second" => Unit::Second,
+            "minute" => Unit::Minute,
+            "hour" => Unit::Hour,
+            "day" => Unit::Day,
+            "week" => Unit::Week,
+            "month" => Unit::Month,
+            "quarter" => Unit::Quarter,
+            "year" => Unit::Year,
+            _ => return exec_err!("{name}: unknown unit {s:?}"),
+        })
+    }
+
+    /// Microseconds in a unit of fixed length, with whether it counts wall-clock time.
+    fn fixed(self) -> Option<(i64, bool)> {
+        match self {
+            Unit::Millisecond => Some((1_000, false)),
+            Unit::Second => Some((MICROS_PER_SECOND, false)),
+            Unit::Minute => Some((60 * MICROS_PER_SECOND, false)),
+            Unit::Hour => Some((3_600 * MICROS_PER_SECOND, false)),
+            Unit::Day => Some((MICROS_PER_DAY, true)),
+            Unit::Week => Some((7 * MICROS_PER_DAY, true)),
+            Unit::Month | Unit::Quarter | Unit::Year => None,
+        }
+    }
+
+    /// Months in a calendar unit.
+    fn months(self) -> i64 {
+        match self {
+            Unit::Quarter => 3,
+            Unit::Year => 12,
+            _ => 1,
+        }
+    }
+}
+
+/// Whole months from `from` to `to` (wall-clock microseconds), as Joda-Time's
+/// `monthsBetween` (which Trino uses) counts them: when `to` is the last day of its month,
+/// a later day of the month in `from` counts as that last day.
+fn months_between(from: i64, to: i64) -> i64 {
+    if to < from {
+        return -months_between(to, from);
+    }
+    let (a, b) = (Civil::new(from), Civil::new(to));
+    let mut months = (b.year - a.year) * 12 + i64::from(b.month) - i64::from(a.month);
+    let from_day = if b.day == days_in_month(b.year, b.month) { a.day.min(b.day) } else { a.day };
+    let rem_from = i64::from(from_day - 1) * MICROS_PER_DAY + a.time;
+    let rem_to = i64::from(b.day - 1) * MICROS_PER_DAY + b.time;
+    if rem_to < rem_from {
+        months -= 1;
+    }
+    months
+}
+
+fn date_diff(args: &ScalarFunctionArgs) -> Result<ColumnarValue> {
+    let (n, scalar) = shape(args);
+    let [unit, t1, t2] = args.args.as_slice() else { return exec_err!("date_diff takes three arguments") };
+    let unit = StrArg::new(unit, "date_diff")?;
+    let (t1, tz1) = micros_of(&arg_array(t1, n)?, "date_diff")?;
+    let (t2, tz2) = micros_of(&arg_array(t2, n)?, "date_diff")?;
+    let mut out = Int64Builder::with_capacity(n);
+    for i in 0..n {
+        let (Some(u), true, true) = (unit.get(i), t1.is_valid(i), t2.is_valid(i)) else {
+            out.append_null();
+            continue;
+        };
+        let (a, b) = (t1.value(i), t2.value(i));
+        let diff = match Unit::parse(u, "date_diff")? {
+            unit @ (Unit::Month | Unit::Quarter | Unit::Year) => {
+                to_local(a, tz1).zip(to_local(b, tz2)).map(|(a, b)| months_between(a, b) / unit.months())
+            }
+            unit => {
+                let (per, local) = unit.fixed().unwrap_or((1, false));
+                let (a, b) = if local { (to_local(a, tz1), to_local(b, tz2)) } else { (Some(a), Some(b)) };
+                a.zip(b).and_then(|(a, b)| b.checked_sub(a)).map(|d| d / per)
+            }
+        };
+        out.append_option(diff);
+    }
+    finish(Arc::new(out.finish()), scalar)
+}
+
+/// `us` plus `n` units.
+fn add_units(unit: Unit, n: i64, us: i64, tz: Option<Tz>) -> Option<i64> {
+    match unit.fixed() {
+        Some((per, false)) => us.checked_add(n.checked_mul(per)?),
+        Some((per, true)) => from_local(to_local(us, tz)?.checked_add(n.checked_mul(per)?)?, tz),
+        None => {
+            let c = Civil::new(to_local(us, tz)?);
+            let months = (c.year * 12 + i64::from(c.month) - 1).checked_add(n.checked_mul(unit.months())?)?;
+            let (year, month) = (months.div_euclid(12), months.rem_euclid(12) as u32 + 1);
+            let day = c.day.min(days_in_month(year, month));
+            let local = days_from_civil(year, month, day).checked_mul(MICROS_PER_DAY)?.checked_add(c.time)?;
+            from_local(local, tz)
+        }
+    }
+}
+
+fn date_add(args: &ScalarFunctionArgs) -> Result<ColumnarValue> {
+    let (n, scalar) = shape(args);
+    let [unit, count, t] = args.args.as_slice() else { return exec_err!("date_add takes three arguments") };
+    let unit = StrArg::new(unit, "date_add")?;
+    let count = cast(&arg_array(count, n)?, &DataType::Int64)?;
+    let count = count.as_primitive::<Int64Type>();
+    let (t, tz) = micros_of(&arg_array(t, n)?, "date_add")?;
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let (Some(u), true, true) = (unit.get(i), count.is_valid(i), t.is_valid(i)) else {
+            out.push(None);
+            continue;
+        };
+        out.push(add_units(Unit::parse(u, "date_add")?, count.value(i), t.value(i), tz));
+    }
+    let zone = match args.return_field.data_type() {
+        DataType::Timestamp(_, zone) => zone.clone(),
+        _ => None,
+    };
+    let micros: ArrayRef = Arc::new(TimestampMicrosecondArray::from(out).with_timezone_opt(zone));
+    finish(cast(&micros, args.return_field.data_type())?, scalar)
+}
+
+fn to_iso8601(args: &ScalarFunctionArgs) -> Result<ColumnarValue> {
+    let (a, scalar) = single_array(args, "to_iso8601")?;
+    let date_only = matches!(a.data_type(), DataType::Date32 | DataType::Date64);
+    let (t, tz) = micros_of(&a, "to_iso8601")?;
+    let mut out = StringBuilder::with_capacity(t.len(), t.len() * 24);
+    for v in t.iter() {
+        let Some((us, local)) = v.and_then(|us| Some((us, to_local(us, tz)?))) else {
+            out.append_null();
+            continue;
+        };
+        let c = Civil::new(local);
+        let mut s = format!("{:04}-{:02}-{:02}", c.year, c.month, c.day);
+        if !date_only {
+            let _ = write!(s, "T{:02}:{:02}:{:02}.{:03}", c.hour(), c.minute(), c.second(), c.micros() / 1_000);
+            if tz.is_some() {
+                let offset = (local - us) / 60_000_000;
+                if offset == 0 {
+                    s.push('Z');
+                } else {
+                    let sign = if offset < 0 { '-' } else { '+' };
+                    let _ = write!(s, "{sign}{:02}:{:02}", offset.abs() / 60, offset.abs() % 60);
+                }
+            }
+        }
+        out.append_value(s);
+    }
+    finish(Arc::new(out.finish()), scalar)
+}
+
+const MONTH_NAMES: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+const WEEKDAY_NAMES: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+
+/// Writes a wall-clock time with a MySQL-style format.
+fn format_time(c: &Civil, format: &str, out: &mut String) -> Result<()> {
+    let mut chars = format.chars();
+    let hour12 = (c.hour() + 11) % 12 + 1;
+    let ampm = if c.hour() < 12 { "AM" } else { "PM" };
+    let month = MONTH_NAMES[c.month as usize - 1];
+    let weekday = WEEKDAY_NAMES[c.weekday() as usize - 1];
+    while let Some(ch) = chars.next() {
+        if ch != '%' {
+            out.push(ch);
+            continue;
+        }
+        let Some(spec) = chars.next() else { break };
+        let _ = match spec {
+            'Y' => write!(out, "{:04}", c.year),
+            'y' => write!(out, "{:02}", c.year.rem_euclid(100)),
+            'm' => write!(out, "{:02}", c.month),
+            'c' => write!(out, "{}", c.month),
+            'd' => write!(out, "{:02}", c.day),
+            'e' => write!(out, "{}", c.day),
+            'H' => write!(out, "{:02}", c.hour()),
+            'k' => write!(out, "{}", c.hour()),
+            'h' | 'I' => write!(out, "{hour12:02}"),
+            'l' => write!(out, "{hour12}"),
+            'i' => write!(out, "{:02}", c.minute()),
+            's' | 'S' => write!(out, "{:02}", c.second()),
+            'f' => write!(out, "{:06}", c.micros()),
+            'p' => write!(out, "{ampm}"),
+            'T' => write!(out, "{:02}:{:02}:{:02}", c.hour(), c.minute(), c.second()),
+            'r' => write!(out, "{hour12:02}:{:02}:{:02} {ampm}", c.minute(), c.second()),
+            'a' => write!(out, "{}", &weekday[..3]),
+            'W' => write!(out, "{weekday}"),
+            'b' => write!(out, "{}", &month[..3]),
+            'M' => write!(out, "{month}"),
+            'j' => write!(out, "{:03}", c.day_of_year()),
+            'v' => write!(out, "{:02}", c.iso_week().1),
+            'x' => write!(out, "{:04}", c.iso_week().0),
+            'D' | 'U' | 'u' | 'V' | 'w' | 'X' => return exec_err!("date_format: %{spec} is not supported"),
+            other => write!(out, "{other}"),
+        };
+    }
+    Ok(())
+}
+
+fn date_format(args: &ScalarFunctionArgs) -> Result<ColumnarValue> {
+    let (n, scalar) = shape(args);
+    let [t, format] = args.args.as_slice() else { return exec_err!("date_format takes two arguments") };
+    let (t, tz) = micros_of(&arg_array(t, n)?, "date_format")?;
+    let format = StrArg::new(format, "date_format")?;
+    let mut out = StringBuilder::with_capacity(n, n * 20);
+    let mut buf = String::new();
+    for i in 0..n {
+        let local = t.is_valid(i).then(|| to_local(t.value(i), tz)).flatten();
+        let (Some(local), Some(f)) = (local, format.get(i)) else {
+            out.append_null();
+            continue;
+        };
+        buf.clear();
+        format_time(&Civil::new(local), f, &mut buf)?;
+        out.append_value(&buf);
+    }
+    finish(Arc::new(out.finish()), scalar)
+}
+
+/// Trino's name of an Arrow type (Arrow's own name where Trino has no equivalent).
+fn trino_type(t: &DataType) -> String {
+    let precision = |unit: &TimeUnit| match unit {
+        TimeUnit::Second => 0,
+        TimeUnit::Millisecond => 3,
+        TimeUnit::Microsecond => 6,
+        TimeUnit::Nanosecond => 9,
+    };
+    match t {
+        DataType::Null => "unknown".into(),
+        DataType::Boolean => "boolean".into(),
+        DataType::Int8 => "tinyint".into(),
+        DataType::Int16 => "smallint".into(),
+        DataType::Int32 => "integer".into(),
+        DataType::Int64 => "bigint".into(),
+        DataType::Float32 => "real".into(),
+        DataType::Float64 => "double".into(),
+        DataType::Decimal128(p, s) | DataType::Decimal256(p, s) => format!("decimal({p},{s})"),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "varchar".into(),
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView | DataType::FixedSizeBinary(_) => {
+            "varbinary".into()
+        }
+        DataType::Date32 | DataType::Date64 => "date".into(),
+        DataType::Timestamp(unit, None) => format!("timestamp({})", precision(unit)),
+        DataType::Timestamp(unit, Some(_)) => format!("timestamp({}) with time zone", precision(unit)),
+        DataType::Time32(unit) | DataType::Time64(unit) => format!("time({})", precision(unit)),
+        DataType::Interval(_) | DataType::Duration(_) => "interval day to second".into(),
+        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) | DataType::ListView(f) => {
+            format!("array({})", trino_type(f.data_type()))
+        }
+        DataType::Struct(fields) => {
+            let fields: Vec<String> =
+                fields.iter().map(|f| format!("{} {}", f.name(), trino_type(f.data_type()))).collect();
+            format!("row({})", fields.join(", "))
+        }
+        DataType::Map(entries, _) => match map_fields(entries) {
+            Ok((k, v)) => format!("map({}, {})", trino_type(k.data_type()), trino_type(v.data_type())),
+            Err(_) => t.to_string(),
+        },
+        DataType::Dictionary(_, v) => trino_type(v),
+        other => other.to_string().to_lowercase(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Membership
+// ---------------------------------------------------------------------------------------------
+
+/// Whether a JSON value equals a SQL value (NULL when the SQL value's type cannot be in JSON).
+fn json_equals(json: &serde_json::Value, value: &ScalarValue) -> bool {
+    use serde_json::Value;
+    match (json, value) {
+        (Value::Bool(a), ScalarValue::Boolean(Some(b))) => a == b,
+        (Value::String(a), v) => v.try_as_str().flatten() == Some(a.as_str()),
+        (Value::Number(a), v) if v.data_type().is_integer() => {
+            cast_i64(v).is_some_and(|b| a.as_i64() == Some(b) || (a.is_f64() && a.as_f64() == Some(b as f64)))
+        }
+        (Value::Number(a), v) if v.data_type().is_floating() || v.data_type().is_numeric() => {
+            let b = v.cast_to(&DataType::Float64).ok().and_then(|b| match b {
+                ScalarValue::Float64(b) => b,
+                _ => None,
+            });
+            b.is_some() && a.as_f64() == b
+        }
+        _ => false,
+    }
+}
+
+fn cast_i64(v: &ScalarValue) -> Option<i64> {
+    match v.cast_to(&DataType::Int64).ok()? {
+        ScalarValue::Int64(b) => b,
+        _ => None,
+    }
+}
+
+fn json_array_contains(args: &ScalarFunctionArgs) -> Result<ColumnarValue> {
+    let (n, scalar) = shape(args);
+    let [json, value] = args.args.as_slice() else { return exec_err!("json_array_contains takes two arguments") };
+    let json = StrArg::new(json, "json_array_contains")?;
+    let value = arg_array(value, n)?;
+    let mut out = BooleanBuilder::with_capacity(n);
+    for i in 0..n {
+        let v = ScalarValue::try_from_array(&value, i)?;
+        let doc = json.get(i).and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok());
+        match (doc, v.is_null()) {
+            (Some(serde_json::Value::Array(items)), false) => {
+                out.append_value(items.iter().any(|j| json_equals(j, &v)))
+            }
+            _ => out.append_null(),
+        }
+    }
+    finish(Arc::new(out.finish()), scalar)
+}
+
+fn contains(args: &ScalarFunctionArgs) -> Result<ColumnarValue> {
+    let (n, scalar) = shape(args);
+    let [haystack, needle] = args.args.as_slice() else { return exec_err!("contains takes two arguments") };
+    let element = match haystack.data_type() {
+        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => f.data_type().clone(),
+        _ => {
+            let (haystack, needle) = (StrArg::new(haystack, "contains")?, StrArg::new(needle, "contains")?);
+            let out: BooleanArray =
+                (0..n).map(|i| haystack.get(i).zip(needle.get(i)).map(|(h, s)| h.contains(s))).collect();
+            return finish(Arc::new(out), scalar);
+        }
+    };
+    let lists =
+        cast(&arg_array(haystack, n)?, &DataType::LargeList(Arc::new(Field::new_list_field(element.clone(), true))))?;
+    let lists = lists.as_list::<i64>();
+    let needles = cast(&arg_array(needle, n)?, &element)?;
+    let mut out = BooleanBuilder::with_capacity(n);
+    for i in 0..n {
+        if lists.is_null(i) || needles.is_null(i) {
+            out.append_null();
+            continue;
+        }
+        let items = lists.value(i);
+        let found = eq(&items, &Scalar::new(needles.slice(i, 1)))?;
+        if found.true_count() > 0 {
+            out.append_value(true);
+        } else if items.null_count() > 0 {
+            out.append_null();
+        } else {
+            out.append_value(false);
+        }
+    }
+    finish(Arc::new(out.finish()), scalar)
+}
+
+// ---------------------------------------------------------------------------------------------
+// URLs
+// ---------------------------------------------------------------------------------------------
+
+/// The parts of a URL that the `url_extract_*` functions return.
+struct Url<'a> {
+    host: Option<&'a str>,
+    path: &'a str,
+    query: Option<&'a str>,
+}
+
+/// Splits `scheme://user@host:port/path?query#fragment`; `None` when the text has
+/// characters a URI may not contain or a malformed scheme or host.
+fn parse_url(u: &str) -> Option<Url<'_>> {
+    if u.bytes().any(|b| b <= b' ' || b"<>\"{}|\\^`".contains(&b) || b >= 0x7f) {
+        return None;
+    }
+    let rest = u.split_once('#').map_or(u, |(r, _)| r);
+    let (rest, query) = match rest.split_once('?') {
+        Some((r, q)) => (r, Some(q)),
+        None => (rest, None),
+    };
+    let Some((scheme, after)) = rest.split_once("://") else {
+        return Some(Url { host: None, path: rest, query });
+    };
+    let mut sb = scheme.bytes();
+    if !sb.next().is_some_and(|b| b.is_ascii_alphabetic())
+        || !sb.all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+    {
+        return None;
+    }
+    let (authority, path) = match after.find('/') {
+        Some(i) => (&after[..i], &after[i..]),
+        None => (after, ""),
+    };
+    let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if let Some(v6) = hostport.strip_prefix('[') {
+        let end = v6.find(']')?;
+        &hostport[..end + 2]
+    } else {
+        let (host, port) = hostport.split_once(':').unwrap_or((hostport, ""));
+        if !port.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        host
+    };
+    Some(Url { host: (!host.is_empty()).then_some(host), path, query })
+}
+
+fn url_extract_parameter(args: &ScalarFunctionArgs) -> Result<ColumnarValue> {
+    let (n, scalar) = shape(args);
+    let [url, name] = args.args.as_slice() else { return exec_err!("url_extract_parameter takes two arguments") };
+    let (url, name) = (StrArg::new(url, "url_extract_parameter")?, StrArg::new(name, "url_extract_parameter")?);
+    let mut out = StringBuilder::with_capacity(n, n * 8);
+    for i in 0..n {
+        let query = url.get(i).and_then(parse_url).and_then(|u| u.query);
+        let value = query.zip(name.get(i)).and_then(|(q, name)| {
+            q.split('&').find_map(|pair| match pair.split_once('=') {
+                Some((k, v)) if k == name => Some(v),
+                None if pair == name => Some(""),
+                _ => None,
+            })
+        });
+        out.append_option(value);
+    }
+    finish(Arc::new(out.finish()), scalar)
+}
+
+// ---------------------------------------------------------------------------------------------
+// count_if
+// ---------------------------------------------------------------------------------------------
+
+/// Trino's `count_if(boolean)`: the number of rows where the argument is true.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct CountIf {
+    signature: Signature,
+}
+
+impl CountIf {
+    fn new() -> Self {
+        Self { signature: Signature::exact(vec![DataType::Boolean], Volatility::Immutable) }
+    }
+}
+
+impl AggregateUDFImpl for CountIf {
+    fn name(&self) -> &str {
+        "count_if"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int64)
+    }
+
+    fn is_nullable(&self) -> bool {
+        false
+    }
+
+    fn accumulator(&self, _acc_args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        Ok(Box::new(CountIfAccumulator(0)))
+    }
+
+    fn default_value(&self, _data_type: &DataType) -> Result<ScalarValue> {
+        Ok(ScalarValue::Int64(Some(0)))
+    }
+}
+
+/// The running count of `count_if`.
+#[derive(Debug)]
+struct CountIfAccumulator(i64);
+
+impl Accumulator for CountIfAccumulator {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        let Some(v) = values.first() else { return exec_err!("count_if takes one argument") };
+        let v = cast(v, &DataType::Boolean)?;
+        self.0 += v.as_boolean().true_count() as i64;
+        Ok(())
+    }
+
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        Ok(ScalarValue::Int64(Some(self.0)))
+    }
+
+    fn size(&self) -> usize {
+        size_of_val(self)
+    }
+
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        Ok(vec![ScalarValue::Int64(Some(self.0))])
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        let Some(s) = states.first() else { return exec_err!("count_if: missing state") };
+        self.0 += s.as_primitive::<Int64Type>().iter().flatten().sum::<i64>();
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2029,5 +2873,217 @@ mod tests {
             column(&ctx, "SELECT access_key_type(k) FROM keys").await,
             vec![s("temporary"), NULL_STR, s("long-term")]
         );
+    }
+
+    #[tokio::test]
+    async fn time_fields() {
+        let ctx = session();
+        let t = "TIMESTAMP '2024-12-30T13:04:05.123456'";
+        for (f, want) in [
+            ("year", 2024),
+            ("quarter", 4),
+            ("month", 12),
+            ("week", 1),
+            ("week_of_year", 1),
+            ("day", 30),
+            ("day_of_month", 30),
+            ("day_of_week", 1),
+            ("dow", 1),
+            ("day_of_year", 365),
+            ("doy", 365),
+            ("hour", 13),
+            ("minute", 4),
+            ("second", 5),
+            ("millisecond", 123),
+        ] {
+            assert_eq!(one(&ctx, &format!("SELECT {f}({t})")).await, int(want), "{f}");
+        }
+        assert_eq!(one(&ctx, "SELECT day_of_week(DATE '2024-01-07')").await, int(7));
+        assert_eq!(one(&ctx, "SELECT hour(from_iso8601_timestamp('2024-01-02T23:30:00+05:00'))").await, int(18));
+        assert_eq!(
+            one(
+                &ctx,
+                "SELECT hour(arrow_cast(TIMESTAMP '2024-01-02T23:30:00', 'Timestamp(Second, Some(\"+02:00\"))'))"
+            )
+            .await,
+            int(23)
+        );
+        assert_eq!(one(&ctx, "SELECT year(NULL)").await, ScalarValue::Int64(None));
+    }
+
+    #[tokio::test]
+    async fn date_diff_units() {
+        let ctx = session();
+        for (unit, a, b, want) in [
+            ("millisecond", "2024-01-01T00:00:00", "2024-01-01T00:00:01.5", 1500),
+            ("second", "2024-01-01T00:00:00", "2024-01-01T00:00:01.999", 1),
+            ("second", "2024-01-01T00:00:01.999", "2024-01-01T00:00:00", -1),
+            ("minute", "2024-01-01T00:00:00", "2024-01-01T01:30:00", 90),
+            ("hour", "2024-01-01T00:00:00", "2024-01-02T01:30:00", 25),
+            ("day", "2024-01-01T12:00:00", "2024-01-03T11:59:59", 1),
+            ("week", "2024-01-01T00:00:00", "2024-01-15T00:00:00", 2),
+            ("month", "2024-01-31T00:00:00", "2024-02-29T00:00:00", 1),
+            ("month", "2024-01-30T00:00:00", "2024-02-28T00:00:00", 0),
+            ("month", "2024-02-29T00:00:00", "2024-01-31T00:00:00", -1),
+            ("month", "2024-01-15T10:00:00", "2024-03-15T09:00:00", 1),
+            ("quarter", "2024-01-01T00:00:00", "2024-12-31T00:00:00", 3),
+            ("year", "2024-02-29T00:00:00", "2025-02-28T00:00:00", 1),
+            ("year", "2024-03-01T00:00:00", "2025-02-28T00:00:00", 0),
+        ] {
+            let sql = format!("SELECT date_diff('{unit}', TIMESTAMP '{a}', TIMESTAMP '{b}')");
+            assert_eq!(one(&ctx, &sql).await, int(want), "{sql}");
+        }
+        assert_eq!(one(&ctx, "SELECT date_diff('DAY', DATE '2024-01-01', DATE '2024-03-01')").await, int(60));
+        assert!(
+            fails(&ctx, "SELECT date_diff('fortnight', DATE '2024-01-01', DATE '2024-03-01')").await.contains("unit")
+        );
+    }
+
+    #[tokio::test]
+    async fn date_add_units() {
+        let ctx = session();
+        let micros = |s: &str| parse_iso8601(s).unwrap();
+        for (unit, n, want) in [
+            ("month", 1, "2024-02-29T10:00:00"),
+            ("month", -2, "2023-11-30T10:00:00"),
+            ("quarter", 1, "2024-04-30T10:00:00"),
+            ("year", 1, "2025-01-31T10:00:00"),
+            ("day", 1, "2024-02-01T10:00:00"),
+            ("week", 1, "2024-02-07T10:00:00"),
+            ("hour", -11, "2024-01-30T23:00:00"),
+            ("minute", 90, "2024-01-31T11:30:00"),
+            ("second", 5, "2024-01-31T10:00:05"),
+            ("millisecond", 1500, "2024-01-31T10:00:01.5"),
+        ] {
+            let sql = format!("SELECT date_add('{unit}', {n}, from_iso8601_timestamp('2024-01-31T10:00:00'))");
+            assert_eq!(one(&ctx, &sql).await, ts_utc(micros(want)), "{sql}");
+        }
+        assert_eq!(
+            one(&ctx, "SELECT date_add('month', 1, DATE '2024-01-31')").await,
+            ScalarValue::Date32(Some(days_from_civil(2024, 2, 29) as i32))
+        );
+        assert_eq!(
+            one(&ctx, "SELECT date_add('day', 1, TIMESTAMP '2024-02-28T00:00:00')").await,
+            ScalarValue::TimestampNanosecond(Some(micros("2024-02-29") * 1_000), None)
+        );
+    }
+
+    #[tokio::test]
+    async fn to_iso8601_values() {
+        let ctx = session();
+        assert_eq!(
+            one(&ctx, "SELECT to_iso8601(from_iso8601_timestamp('2024-01-02T03:04:05.123456'))").await,
+            s("2024-01-02T03:04:05.123Z")
+        );
+        assert_eq!(
+            one(&ctx, "SELECT to_iso8601(from_unixtime(1704164645, 'America/New_York'))").await,
+            s("2024-01-01T22:04:05.000-05:00")
+        );
+        assert_eq!(one(&ctx, "SELECT to_iso8601(TIMESTAMP '2024-01-02T03:04:05')").await, s("2024-01-02T03:04:05.000"));
+        assert_eq!(one(&ctx, "SELECT to_iso8601(DATE '2024-01-02')").await, s("2024-01-02"));
+    }
+
+    #[tokio::test]
+    async fn date_format_specifiers() {
+        let ctx = session();
+        assert_eq!(
+            one(&ctx, "SELECT date_format(TIMESTAMP '2024-01-02T03:04:05Z', '%Y-%m-%d %H:%i:%s')").await,
+            s("2024-01-02 03:04:05")
+        );
+        let t = "TIMESTAMP '2024-01-02T15:04:05.123456'";
+        for (f, want) in [
+            ("%y %c %e %k %h %I %l %S %f %p", "24 1 2 15 03 03 3 05 123456 PM"),
+            ("%T|%r", "15:04:05|03:04:05 PM"),
+            ("%a %W %b %M %j %%", "Tue Tuesday Jan January 002 %"),
+            ("%x-%v", "2024-01"),
+        ] {
+            assert_eq!(one(&ctx, &format!("SELECT date_format({t}, '{f}')")).await, s(want), "{f}");
+        }
+        assert!(fails(&ctx, &format!("SELECT date_format({t}, '%D')")).await.contains("not supported"));
+        assert_eq!(one(&ctx, "SELECT to_char(TIMESTAMP '2024-01-02T03:04:05', '%Y')").await, s("2024"));
+    }
+
+    #[tokio::test]
+    async fn count_if_groups() {
+        let ctx = session();
+        let sql = "SELECT g, count_if(b) FROM (VALUES (1, true), (1, false), (1, NULL), (1, true), (2, false)) \
+                   AS t(g, b) GROUP BY g ORDER BY g";
+        let df = ctx.sql(sql).await.unwrap();
+        let batches = df.collect().await.unwrap();
+        let counts: Vec<i64> =
+            batches.iter().flat_map(|b| b.column(1).as_primitive::<Int64Type>().values().to_vec()).collect();
+        assert_eq!(counts, [2, 0]);
+        assert_eq!(one(&ctx, "SELECT count_if(x > 1) FROM (VALUES (1), (2), (3)) AS t(x)").await, int(2));
+        assert_eq!(one(&ctx, "SELECT count_if(x > 1) FROM (VALUES (1)) AS t(x) WHERE x > 5").await, int(0));
+    }
+
+    #[tokio::test]
+    async fn typeof_names() {
+        let ctx = session();
+        for (e, want) in [
+            ("'a'", "varchar"),
+            ("CAST(1 AS BIGINT)", "bigint"),
+            ("CAST(1 AS INT)", "integer"),
+            ("CAST(1 AS DOUBLE)", "double"),
+            ("true", "boolean"),
+            ("DATE '2024-01-01'", "date"),
+            ("from_iso8601_timestamp('2024-01-01')", "timestamp(6) with time zone"),
+            ("date_parse('2024', '%Y')", "timestamp(6)"),
+            ("make_array(1, 2)", "array(bigint)"),
+            ("NULL", "unknown"),
+        ] {
+            assert_eq!(one(&ctx, &format!("SELECT typeof({e})")).await, s(want), "{e}");
+        }
+    }
+
+    #[tokio::test]
+    async fn json_array_contains_values() {
+        let ctx = session();
+        let b = |v: Option<bool>| ScalarValue::Boolean(v);
+        for (sql, want) in [
+            ("'[1, 2, 3]', 2", Some(true)),
+            ("'[1, 2, 3]', 4", Some(false)),
+            ("'[1.5, 2]', 1.5", Some(true)),
+            (r#"'["a", "b"]', 'b'"#, Some(true)),
+            (r#"'["a", "b"]', 'c'"#, Some(false)),
+            ("'[true]', true", Some(true)),
+            ("'[true]', false", Some(false)),
+            ("'{\"a\": 1}', 1", None),
+            ("'[1,', 1", None),
+        ] {
+            assert_eq!(one(&ctx, &format!("SELECT json_array_contains({sql})")).await, b(want), "{sql}");
+        }
+    }
+
+    #[tokio::test]
+    async fn contains_arrays_and_strings() {
+        let ctx = session();
+        let b = |v: Option<bool>| ScalarValue::Boolean(v);
+        for (sql, want) in [
+            ("make_array(1, 2, 3), 2", Some(true)),
+            ("make_array(1, 2, 3), 5", Some(false)),
+            ("make_array(1, NULL, 3), 5", None),
+            ("make_array(1, NULL, 3), 1", Some(true)),
+            ("make_array('a', 'b'), 'b'", Some(true)),
+            ("'hello', 'ell'", Some(true)),
+            ("'hello', 'x'", Some(false)),
+        ] {
+            assert_eq!(one(&ctx, &format!("SELECT contains({sql})")).await, b(want), "{sql}");
+        }
+        assert_eq!(one(&ctx, "SELECT contains(CAST(NULL AS INT[]), 1)").await, b(None));
+    }
+
+    #[tokio::test]
+    async fn url_functions() {
+        let ctx = session();
+        let u = "'https://user@Example.com:8443/a/b.html?x=1&y=two&flag#frag'";
+        assert_eq!(one(&ctx, &format!("SELECT url_extract_host({u})")).await, s("Example.com"));
+        assert_eq!(one(&ctx, &format!("SELECT url_extract_path({u})")).await, s("/a/b.html"));
+        assert_eq!(one(&ctx, &format!("SELECT url_extract_parameter({u}, 'y')")).await, s("two"));
+        assert_eq!(one(&ctx, &format!("SELECT url_extract_parameter({u}, 'flag')")).await, s(""));
+        assert_eq!(one(&ctx, &format!("SELECT url_extract_parameter({u}, 'z')")).await, NULL_STR);
+        assert_eq!(one(&ctx, "SELECT url_extract_host('not a url')").await, NULL_STR);
+        assert_eq!(one(&ctx, "SELECT url_extract_path('/p?q=1')").await, s("/p"));
+        assert_eq!(one(&ctx, "SELECT url_extract_host('http://[::1]:80/')").await, s("[::1]"));
     }
 }
