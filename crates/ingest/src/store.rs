@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
-use arrow::compute::{SortColumn, SortOptions, concat_batches, lexsort_to_indices, take_record_batch};
+use arrow::compute::{SortColumn, SortOptions, lexsort_to_indices};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
@@ -204,38 +204,72 @@ fn write_store_inner(
     }
 
     let scan = ScanOptions { projection: Projection::all(), hash: true, batch_per_file: true, ..opts.scan.clone() };
+    let workers = scan.worker_count().max(1);
     let rx = spawn_scan(files.clone(), scan);
     let mut reports: Vec<FileReport> = Vec::with_capacity(files.len());
-    let mut written: Vec<(String, u64)> = Vec::new();
-    for event in rx {
-        match event {
-            ScanEvent::Batch { file, batch } => {
-                let file = file.expect("store scans flush per file");
-                if let Some(c) = chunk_of[file] {
-                    chunks[c].batches.push(batch);
-                }
-            }
-            ScanEvent::FileDone(report) => {
-                on_file(&report);
-                if opts.strict && report.has_problem() {
-                    let reason = report.error.clone().unwrap_or_else(|| {
-                        let r = &report.rejected_records[0];
-                        format!("record {} rejected: {}", r.index, r.reason)
-                    });
-                    return Err(IngestError::Strict { path: report.path.clone(), reason });
-                }
-                if let Some(c) = chunk_of[report.file] {
-                    chunks[c].remaining -= 1;
-                    if chunks[c].remaining == 0 {
-                        let batches = std::mem::take(&mut chunks[c].batches);
-                        let rows = write_chunk(&opts.out, &chunks[c].rel_path, batches)?;
-                        if rows > 0 {
-                            written.push((chunks[c].rel_path.clone(), rows));
-                        }
+    // Sorting, encoding and compressing a chunk costs about as much as parsing it: chunks go
+    // to a pool of writer threads through a bounded channel (at most `workers` chunks in
+    // flight), so the parse workers are never left waiting on one writer.
+    let (chunk_tx, chunk_rx) = std::sync::mpsc::sync_channel::<(String, Vec<RecordBatch>)>(0);
+    let chunk_rx = std::sync::Mutex::new(chunk_rx);
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<Result<(String, u64), IngestError>>();
+    let out = &opts.out;
+    let scanned: Result<(), IngestError> = std::thread::scope(|sc| {
+        for _ in 0..workers {
+            let (chunk_rx, done_tx) = (&chunk_rx, done_tx.clone());
+            sc.spawn(move || {
+                loop {
+                    let next = chunk_rx.lock().expect("chunk queue lock").recv();
+                    let Ok((rel, batches)) = next else { break };
+                    let res = write_chunk(out, &rel, batches).map(|rows| (rel, rows));
+                    if done_tx.send(res).is_err() {
+                        break;
                     }
                 }
-                reports.push(report);
+            });
+        }
+        drop(done_tx);
+        // Owned by this closure: dropped when it returns, which lets the writers finish
+        // before the scope joins them.
+        let chunk_tx = chunk_tx;
+        for event in rx {
+            match event {
+                ScanEvent::Batch { file, batch } => {
+                    let file = file.expect("store scans flush per file");
+                    if let Some(c) = chunk_of[file] {
+                        chunks[c].batches.push(batch);
+                    }
+                }
+                ScanEvent::FileDone(report) => {
+                    on_file(&report);
+                    if opts.strict && report.has_problem() {
+                        let reason = report.error.clone().unwrap_or_else(|| {
+                            let r = &report.rejected_records[0];
+                            format!("record {} rejected: {}", r.index, r.reason)
+                        });
+                        return Err(IngestError::Strict { path: report.path.clone(), reason });
+                    }
+                    if let Some(c) = chunk_of[report.file] {
+                        chunks[c].remaining -= 1;
+                        if chunks[c].remaining == 0 {
+                            let batches = std::mem::take(&mut chunks[c].batches);
+                            if chunk_tx.send((chunks[c].rel_path.clone(), batches)).is_err() {
+                                break; // a writer failed; its error is collected below
+                            }
+                        }
+                    }
+                    reports.push(report);
+                }
             }
+        }
+        Ok(())
+    });
+    scanned?;
+    let mut written: Vec<(String, u64)> = Vec::new();
+    for res in done_rx {
+        let (rel, rows) = res?;
+        if rows > 0 {
+            written.push((rel, rows));
         }
     }
     written.sort();
@@ -288,21 +322,42 @@ pub fn writer_properties() -> WriterProperties {
 /// Sorts and writes one chunk; returns its row count (no file is written for 0 rows).
 fn write_chunk(out: &Path, rel: &str, batches: Vec<RecordBatch>) -> Result<u64, IngestError> {
     let schema = schema::cloudtrail_schema();
-    let batch = concat_batches(&schema, &batches)?;
-    drop(batches);
-    if batch.num_rows() == 0 {
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    if rows == 0 {
         return Ok(0);
     }
-    let key = |c: usize| SortColumn {
-        values: batch.column(c).clone(),
-        options: Some(SortOptions { descending: false, nulls_first: true }),
+    // Sort on the three key columns alone, then gather the rows straight from the batches
+    // (no concatenated copy of the whole chunk is made first).
+    let key = |c: usize| -> Result<SortColumn, IngestError> {
+        let parts: Vec<&dyn arrow::array::Array> = batches.iter().map(|b| b.column(c).as_ref()).collect();
+        Ok(SortColumn {
+            values: arrow::compute::concat(&parts)?,
+            options: Some(SortOptions { descending: false, nulls_first: true }),
+        })
     };
     let order = lexsort_to_indices(
-        &[key(schema::COL_EVENT_TS), key(schema::COL_EVIDENCE_PATH), key(schema::COL_EVIDENCE_INDEX)],
+        &[key(schema::COL_EVENT_TS)?, key(schema::COL_EVIDENCE_PATH)?, key(schema::COL_EVIDENCE_INDEX)?],
         None,
     )?;
-    let sorted = take_record_batch(&batch, &order)?;
-    drop(batch);
+    let mut starts = Vec::with_capacity(batches.len());
+    let mut at = 0usize;
+    for b in &batches {
+        starts.push(at);
+        at += b.num_rows();
+    }
+    let pairs: Vec<(usize, usize)> = order
+        .values()
+        .iter()
+        .map(|&g| {
+            let g = g as usize;
+            let bi = starts.partition_point(|&s| s <= g) - 1;
+            (bi, g - starts[bi])
+        })
+        .collect();
+    let refs: Vec<&RecordBatch> = batches.iter().collect();
+    let sorted = arrow::compute::interleave_record_batch(&refs, &pairs)?;
+    drop(refs);
+    drop(batches);
     let path = out.join(rel);
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).map_err(|e| IngestError::io(dir, e))?;
