@@ -104,9 +104,10 @@ impl Engine {
         &self.ctx
     }
 
-    /// Plans `sql`.
+    /// Plans `sql` (after [`trino_compat`] has rewritten the Trino spellings DataFusion's
+    /// parser does not take).
     pub async fn sql(&self, sql: &str) -> Result<DataFrame, QueryError> {
-        Ok(self.ctx.sql(sql).await?)
+        Ok(self.ctx.sql(&trino_compat(sql)).await?)
     }
 
     /// Evidence files that could not be read completely by the scans run so far.
@@ -123,6 +124,53 @@ impl Engine {
     pub fn walk_problems(&self) -> &[WalkProblem] {
         &self.walk_problems
     }
+}
+
+/// Rewrites Trino syntax that DataFusion's parser rejects into its DataFusion equivalent:
+/// field access after a subscript, `resources[1].arn`, becomes `resources[1]['arn']`.
+/// String literals and quoted identifiers are left alone.
+pub fn trino_compat(sql: &str) -> String {
+    let b = sql.as_bytes();
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut i = 0;
+    let mut last = 0;
+    while i < b.len() {
+        match b[i] {
+            q @ (b'\'' | b'"') => {
+                // Skip the quoted text; a doubled quote is an escaped one.
+                i += 1;
+                while i < b.len() {
+                    if b[i] == q {
+                        if b.get(i + 1) == Some(&q) {
+                            i += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+            b']' if b.get(i + 1) == Some(&b'.')
+                && b.get(i + 2).is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_') =>
+            {
+                let start = i + 2;
+                let mut end = start;
+                while end < b.len() && (b[end].is_ascii_alphanumeric() || b[end] == b'_') {
+                    end += 1;
+                }
+                out.push_str(&sql[last..=i]);
+                out.push_str("['");
+                out.push_str(&sql[start..end].to_ascii_lowercase());
+                out.push_str("']");
+                last = end;
+                i = end;
+            }
+            _ => i += 1,
+        }
+    }
+    out.push_str(&sql[last.min(sql.len())..]);
+    out
 }
 
 /// Table names a CloudTrail query may use: ours, and `cloudtrail_logs`, the name AWS's
@@ -152,4 +200,19 @@ async fn store_table(stores: &[&PathBuf]) -> Result<Arc<ListingTable>, QueryErro
     let config =
         ListingTableConfig::new_with_multi_paths(urls).with_listing_options(options).with_schema(cloudtrail_schema());
     Ok(Arc::new(ListingTable::try_new(config)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::trino_compat;
+
+    #[test]
+    fn subscript_field_access_is_rewritten() {
+        assert_eq!(trino_compat("SELECT resources[1].arn FROM t"), "SELECT resources[1]['arn'] FROM t");
+        assert_eq!(trino_compat("SELECT r[1].ARN, r[2].type_x.y"), "SELECT r[1]['arn'], r[2]['type_x'].y");
+        assert_eq!(trino_compat("SELECT 'a[1].b' AS \"x[1].y\""), "SELECT 'a[1].b' AS \"x[1].y\"");
+        assert_eq!(trino_compat("SELECT 'it''s' || a[1].b"), "SELECT 'it''s' || a[1]['b']");
+        assert_eq!(trino_compat("SELECT a[1].5, a.b"), "SELECT a[1].5, a.b");
+        assert_eq!(trino_compat("SELECT 'unterminated"), "SELECT 'unterminated");
+    }
 }
