@@ -140,7 +140,10 @@ fn raw_and_store_agree_with_the_oracle() {
     assert_eq!(query(ev.path(), &queries[10])[0]["n"], with_ts);
     for r in query(&store, &queries[9]) {
         match r["t"].as_str() {
-            Some("long-term" | "temporary") => {}
+            Some("long-term" | "temporary") => {
+                let a = r["a"].as_str().expect("generated keys decode to their account");
+                assert!(a.len() == 12 && a.bytes().all(|c| c.is_ascii_digit()), "{a}");
+            }
             None => assert!(r["a"].is_null()),
             Some(other) => panic!("unexpected key type {other}"),
         }

@@ -113,9 +113,10 @@ impl Rng {
 const B32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
 /// An access key ID with `prefix` (`AKIA`, `ASIA`) that encodes `account` the way AWS does
-/// (account << 7 in the first 48 bits of the base32 body), so it decodes offline.
+/// (account << 7 in the first 48 bits of the base32 body, with the top bit set as in keys
+/// issued since 2019, whose fifth character is Q–Z or 2–7), so it decodes offline.
 pub fn access_key_id(prefix: &str, account: u64, rng: &mut Rng) -> String {
-    let z = ((account & 0xff_ffff_ffff) << 7) | rng.below(128);
+    let z = (1 << 47) | ((account & 0xff_ffff_ffff) << 7) | rng.below(128);
     let mut bytes = [0u8; 10];
     bytes[..6].copy_from_slice(&z.to_be_bytes()[2..8]);
     let tail = rng.next_u64().to_be_bytes();
@@ -472,6 +473,7 @@ mod tests {
         let mut rng = Rng::new(1);
         let key = access_key_id("AKIA", 123_456_789_012, &mut rng);
         assert_eq!(key.len(), 20);
+        assert!(matches!(key.as_bytes()[4], b'Q'..=b'Z' | b'2'..=b'7'), "newer-format key: {key}");
         let mut acc: u128 = 0;
         for c in key[4..].bytes() {
             acc = (acc << 5) | B32.iter().position(|&b| b == c).unwrap() as u128;
