@@ -42,9 +42,25 @@ impl KeyIndex {
         let bucket = self.by_len.get(k.len())?;
         bucket
             .iter()
-            .find(|(c, _)| *c == k)
+            .find(|(c, _)| same_len_eq(c, k))
             .or_else(|| bucket.iter().find(|(c, _)| c.eq_ignore_ascii_case(k)))
             .map(|&(_, i)| i)
+    }
+}
+
+/// Equality of two byte strings of the same length, without a call to `memcmp` for the short
+/// keys CloudTrail uses (this runs for every key of every record).
+#[inline(always)]
+fn same_len_eq(a: &[u8], b: &[u8]) -> bool {
+    debug_assert_eq!(a.len(), b.len());
+    let n = a.len();
+    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("8 bytes"));
+    let half = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().expect("4 bytes"));
+    match n {
+        // Two overlapping loads cover every byte.
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        _ => a == b,
     }
 }
 
@@ -454,4 +470,34 @@ fn push_extra(buf: &mut String, nodes: &[Node<'_>], key: &str, value_at: usize) 
     write_str(buf, key);
     buf.push(':');
     write_value(nodes, value_at, buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_len_eq;
+
+    #[test]
+    fn short_key_equality_is_exact() {
+        let keys = [
+            "a",
+            "ab",
+            "abc",
+            "abcd",
+            "abcde",
+            "abcdefg",
+            "abcdefgh",
+            "abcdefghi",
+            "abcdefghijklmnop",
+            "abcdefghijklmnopq",
+        ];
+        for k in keys {
+            assert!(same_len_eq(k.as_bytes(), k.as_bytes()), "{k}");
+            // Any one byte changed is seen, wherever it is.
+            for i in 0..k.len() {
+                let mut other = k.as_bytes().to_vec();
+                other[i] ^= 0x20;
+                assert!(!same_len_eq(k.as_bytes(), &other), "{k} at {i}");
+            }
+        }
+    }
 }
