@@ -154,7 +154,9 @@ fn inflate_whole(raw: &[u8], max_bytes: u64, out: &mut Vec<u8>) -> bool {
         return false;
     }
     let isize = u32::from_le_bytes(raw[raw.len() - 4..].try_into().expect("4 bytes")) as usize;
-    if isize as u64 > max_bytes || isize == 0 {
+    // Deflate expands at most ~1032:1; a larger ISIZE is a lie, and would only make us
+    // reserve memory the data cannot fill.
+    if isize as u64 > max_bytes || isize == 0 || isize as u64 > raw.len() as u64 * 1032 {
         return false;
     }
     LIBDEFLATE.with(|d| {
