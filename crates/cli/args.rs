@@ -11,6 +11,7 @@ Examples:
   trailsift query evidence/ --sql \"SELECT eventname, count(*) FROM cloudtrail GROUP BY 1 ORDER BY 2 DESC\"
   trailsift query store/ --format jsonl --sql \"SELECT * FROM cloudtrail WHERE useridentity.accesskeyid = 'AKIA…'\"
   trailsift shell evidence/
+  trailsift key evidence/ AKIAIOSFODNN7EXAMPLE -o report.html
   trailsift schema --ddl athena s3://bucket/trailsift-store
   trailsift gen --out demo/ --records 20000
 
@@ -36,6 +37,8 @@ pub enum Command {
     Shell(ShellArgs),
     /// Print the tables and their columns (or Athena DDL for a store).
     Schema(SchemaArgs),
+    /// Investigate an exposed access key: lineage, scope, impact, findings, containment.
+    Key(KeyArgs),
     /// Generate a synthetic CloudTrail archive with known answers.
     Gen(GenArgs),
 }
@@ -108,6 +111,37 @@ pub struct QueryArgs {
     #[arg(long, value_enum, help_heading = "Output")]
     pub format: Option<Format>,
     /// Write results to this file instead of stdout.
+    #[arg(short, long, help_heading = "Output")]
+    pub output: Option<PathBuf>,
+    /// Overwrite the output file if it exists.
+    #[arg(short = 'C', long, help_heading = "Output")]
+    pub clobber: bool,
+    /// Shared options.
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// Formats of the `key` report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFmt {
+    /// Markdown (default).
+    Md,
+    /// JSON (the documented investigation model).
+    Json,
+    /// One self-contained HTML file with an SVG activity timeline.
+    Html,
+}
+
+/// `trailsift key`.
+#[derive(Debug, Args)]
+pub struct KeyArgs {
+    /// Evidence files/directories or stores, and the access key ID to investigate (AKIA… or ASIA…).
+    #[arg(required = true, num_args = 2.., value_name = "PATH… KEY", help_heading = "Input")]
+    pub items: Vec<String>,
+    /// Report format (default: from the -o extension, else md).
+    #[arg(long, value_enum, help_heading = "Output")]
+    pub format: Option<ReportFmt>,
+    /// Write the report to this file instead of stdout.
     #[arg(short, long, help_heading = "Output")]
     pub output: Option<PathBuf>,
     /// Overwrite the output file if it exists.

@@ -3,6 +3,7 @@
 //! 1 failed.
 
 mod args;
+mod key;
 mod output;
 mod shell;
 
@@ -34,6 +35,7 @@ fn main() -> ExitCode {
         Command::Query(a) => run_async(a.common.threads, output::query(a)),
         Command::Shell(a) => run_async(a.common.threads, shell::shell(a)),
         Command::Schema(a) => schema(&a).map(|_| Done::Clean),
+        Command::Key(a) => run_async(a.common.threads, key::key(a)),
         Command::Gen(a) => generate(a),
     };
     match result {
@@ -66,6 +68,15 @@ fn scan_options(c: &Common) -> ScanOptions {
 
 fn discover_options(c: &Common) -> DiscoverOptions {
     DiscoverOptions { follow_symlinks: c.follow_symlinks }
+}
+
+/// Findings of the detection pack over the activity of the investigation's lineage.
+pub(crate) async fn findings_for_keys(
+    _engine: &trailsift_query::Engine,
+    _inv: &trailsift_detect::investigate::Investigation,
+    _common: &Common,
+) -> Result<Vec<trailsift_detect::Finding>> {
+    Ok(Vec::new())
 }
 
 fn status(quiet: bool, msg: impl AsRef<str>) {
