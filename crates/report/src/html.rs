@@ -18,7 +18,7 @@ h2{margin-top:28px;border-bottom:2px solid #e5e7eb;padding-bottom:4px}
 code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
 table{border-collapse:collapse;width:100%;background:#fff;margin:8px 0}
 th,td{border:1px solid #e5e7eb;padding:4px 8px;text-align:left;vertical-align:top}
-th{background:#f3f4f6}td.n{text-align:right}
+th{background:#f3f4f6}td.n{text-align:right}td.mono{word-break:break-all}
 .cards{display:flex;flex-wrap:wrap;gap:12px;margin:16px 0}
 .card{background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:10px 16px;min-width:130px}
 .card b{display:block;font-size:22px}.card span{color:#6b7280}
