@@ -38,8 +38,11 @@ fn parse_day(s: &str) -> Result<i64> {
     if parts.len() != 3 {
         return Err(bad());
     }
-    let (y, m, d): (i64, i64, i64) =
-        (parts[0].parse().map_err(|_| bad())?, parts[1].parse().map_err(|_| bad())?, parts[2].parse().map_err(|_| bad())?);
+    let (y, m, d): (i64, i64, i64) = (
+        parts[0].parse().map_err(|_| bad())?,
+        parts[1].parse().map_err(|_| bad())?,
+        parts[2].parse().map_err(|_| bad())?,
+    );
     if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
         return Err(bad());
     }
@@ -90,7 +93,8 @@ pub(crate) fn run(a: GenArgs) -> Result<Done> {
     let answers = trailsift_gen::generate(&a.out, &opts)
         .with_context(|| format!("cannot write the archive into {}", a.out.display()))?;
     let secs = started.elapsed().as_secs_f64();
-    let gz: u64 = answers.files.iter().filter_map(|f| std::fs::metadata(a.out.join(&f.path)).ok()).map(|m| m.len()).sum();
+    let gz: u64 =
+        answers.files.iter().filter_map(|f| std::fs::metadata(a.out.join(&f.path)).ok()).map(|m| m.len()).sum();
     eprintln!(
         "[+] wrote {} CloudTrail records in {} files ({:.1} MB of JSON, {:.1} MB gzip, {:.1}×) over {:.1} days{} in {:.1} s ({:.0} MB/s of JSON)",
         answers.total_records,
@@ -99,7 +103,11 @@ pub(crate) fn run(a: GenArgs) -> Result<Done> {
         gz as f64 / 1e6,
         answers.json_bytes as f64 / gz.max(1) as f64,
         opts.files_per_region as f64 / 288.0,
-        if opts.vpc { format!(", {} VPC flow lines in {} files", answers.vpc_lines, answers.vpc_files.len()) } else { String::new() },
+        if opts.vpc {
+            format!(", {} VPC flow lines in {} files", answers.vpc_lines, answers.vpc_files.len())
+        } else {
+            String::new()
+        },
         secs,
         answers.json_bytes as f64 / 1e6 / secs.max(1e-9),
     );

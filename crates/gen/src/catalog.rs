@@ -71,8 +71,20 @@ static CATALOG: OnceLock<Vec<EventType>> = OnceLock::new();
 
 fn is_read(name: &str) -> bool {
     const READ: [&str; 14] = [
-        "Describe", "List", "Get", "Head", "Lookup", "Search", "BatchGet", "Query", "Scan", "Select", "Check",
-        "Validate", "Decrypt", "AccessKubernetesApi",
+        "Describe",
+        "List",
+        "Get",
+        "Head",
+        "Lookup",
+        "Search",
+        "BatchGet",
+        "Query",
+        "Scan",
+        "Select",
+        "Check",
+        "Validate",
+        "Decrypt",
+        "AccessKubernetesApi",
     ];
     READ.iter().any(|p| name.starts_with(p)) || matches!(name, "GenerateDataKey" | "ReEncrypt")
 }
@@ -126,15 +138,32 @@ fn profile_admits(p: Profile, e: &EventType) -> bool {
     match p {
         Profile::Admin => true,
         Profile::Deploy => {
-            matches!(svc, "cloudformation" | "ecr" | "ecs" | "lambda" | "s3" | "sts" | "ssm" | "logs" | "codebuild" | "codepipeline" | "elasticloadbalancing" | "autoscaling")
-                || (svc == "iam" && (e.read_only || e.name == "PassRole"))
+            matches!(
+                svc,
+                "cloudformation"
+                    | "ecr"
+                    | "ecs"
+                    | "lambda"
+                    | "s3"
+                    | "sts"
+                    | "ssm"
+                    | "logs"
+                    | "codebuild"
+                    | "codepipeline"
+                    | "elasticloadbalancing"
+                    | "autoscaling"
+            ) || (svc == "iam" && (e.read_only || e.name == "PassRole"))
         }
         Profile::Reader => e.read_only && !minting && svc != "sts" || e.name == "GetCallerIdentity",
         Profile::Data => {
-            matches!(svc, "s3" | "kms" | "dynamodb" | "glue" | "athena" | "secretsmanager" | "logs" | "kinesis" | "firehose")
+            matches!(
+                svc,
+                "s3" | "kms" | "dynamodb" | "glue" | "athena" | "secretsmanager" | "logs" | "kinesis" | "firehose"
+            )
         }
         Profile::Node => {
-            (svc == "ec2" && e.read_only) || matches!(svc, "ecr" | "ssm" | "logs" | "monitoring" | "kms")
+            (svc == "ec2" && e.read_only)
+                || matches!(svc, "ecr" | "ssm" | "logs" | "monitoring" | "kms")
                 || matches!(e.name, "DescribeCluster" | "AccessKubernetesApi" | "GetObject")
         }
         Profile::Function => {
@@ -142,8 +171,28 @@ fn profile_admits(p: Profile, e: &EventType) -> bool {
                 || matches!(e.name, "GetObject" | "PutObject" | "HeadObject")
         }
         Profile::Service => {
-            matches!(svc, "kms" | "logs" | "s3" | "ec2" | "sts" | "ecs" | "autoscaling" | "config" | "cloudformation" | "monitoring")
-                && (e.read_only || matches!(e.name, "CreateLogStream" | "PutEvaluations" | "CreateNetworkInterface" | "DeleteNetworkInterface" | "AssumeRole" | "SubmitTaskStateChange"))
+            matches!(
+                svc,
+                "kms"
+                    | "logs"
+                    | "s3"
+                    | "ec2"
+                    | "sts"
+                    | "ecs"
+                    | "autoscaling"
+                    | "config"
+                    | "cloudformation"
+                    | "monitoring"
+            ) && (e.read_only
+                || matches!(
+                    e.name,
+                    "CreateLogStream"
+                        | "PutEvaluations"
+                        | "CreateNetworkInterface"
+                        | "DeleteNetworkInterface"
+                        | "AssumeRole"
+                        | "SubmitTaskStateChange"
+                ))
         }
     }
 }
@@ -234,8 +283,12 @@ pub(crate) fn error_for(source: &str, name: &str, roll: u64) -> (&'static str, &
     match source {
         "ec2.amazonaws.com" => ("Client.UnauthorizedOperation", "You are not authorized to perform this operation."),
         "iam.amazonaws.com" if name.starts_with("Get") => ("NoSuchEntity", "The role with name was not found."),
-        "s3.amazonaws.com" if name == "GetObject" || name == "HeadObject" => ("NoSuchKey", "The specified key does not exist."),
-        "s3.amazonaws.com" if name.starts_with("GetBucket") => ("NoSuchBucketPolicy", "The bucket policy does not exist"),
+        "s3.amazonaws.com" if name == "GetObject" || name == "HeadObject" => {
+            ("NoSuchKey", "The specified key does not exist.")
+        }
+        "s3.amazonaws.com" if name.starts_with("GetBucket") => {
+            ("NoSuchBucketPolicy", "The bucket policy does not exist")
+        }
         "dynamodb.amazonaws.com" | "lambda.amazonaws.com" | "secretsmanager.amazonaws.com" | "ecr.amazonaws.com" => {
             ("ResourceNotFoundException", "Requested resource not found")
         }
@@ -255,10 +308,31 @@ mod tests {
         let total: u64 = c.iter().map(|e| e.weight as u64).sum();
         let reads: u64 = c.iter().filter(|e| e.read_only).map(|e| e.weight as u64).sum();
         assert!(reads * 100 / total >= 70, "reads dominate");
-        for bad in ["StopLogging", "DeleteTrail", "DeleteDetector", "PutBucketPolicy", "ModifySnapshotAttribute", "AttachUserPolicy", "GetFederationToken", "CreateLoginProfile", "UpdateAssumeRolePolicy", "InvokeModel", "UpdateAccountSendingEnabled", "RequestServiceQuotaIncrease"] {
+        for bad in [
+            "StopLogging",
+            "DeleteTrail",
+            "DeleteDetector",
+            "PutBucketPolicy",
+            "ModifySnapshotAttribute",
+            "AttachUserPolicy",
+            "GetFederationToken",
+            "CreateLoginProfile",
+            "UpdateAssumeRolePolicy",
+            "InvokeModel",
+            "UpdateAccountSendingEnabled",
+            "RequestServiceQuotaIncrease",
+        ] {
             assert!(c.iter().all(|e| e.name != bad), "{bad} must not be noise");
         }
-        for p in [Profile::Admin, Profile::Deploy, Profile::Reader, Profile::Data, Profile::Node, Profile::Function, Profile::Service] {
+        for p in [
+            Profile::Admin,
+            Profile::Deploy,
+            Profile::Reader,
+            Profile::Data,
+            Profile::Node,
+            Profile::Function,
+            Profile::Service,
+        ] {
             assert!(table(p).total() > 0);
         }
         assert!(table(Profile::Reader).events.iter().all(|e| e.name != "AssumeRole" && e.name != "CreateAccessKey"));

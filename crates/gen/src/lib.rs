@@ -239,12 +239,23 @@ pub fn access_key_id(prefix: &str, account: u64, rng: &mut Rng) -> String {
 
 /// A random token of `n` characters from `alphabet`.
 pub(crate) fn token(rng: &mut Rng, n: usize, alphabet: &[u8]) -> String {
-    (0..n).map(|_| alphabet[rng.below(alphabet.len() as u64) as usize] as char).collect()
+    // One 64-bit draw gives eight characters (a byte each, reduced modulo the alphabet).
+    let mut out = String::with_capacity(n);
+    let mut bits = 0u64;
+    for i in 0..n {
+        if i % 8 == 0 {
+            bits = rng.next_u64();
+        }
+        out.push(alphabet[(bits & 0xff) as usize % alphabet.len()] as char);
+        bits >>= 8;
+    }
+    out
 }
 
+/// A random UUID-shaped ID (lowercase hex, 8-4-4-4-12).
 pub(crate) fn uuid(rng: &mut Rng) -> String {
-    let h = |rng: &mut Rng, n| token(rng, n, b"0123456789abcdef");
-    format!("{}-{}-{}-{}-{}", h(rng, 8), h(rng, 4), h(rng, 4), h(rng, 4), h(rng, 12))
+    let (a, b) = (rng.next_u64(), rng.next_u64());
+    format!("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", a >> 32, (a >> 16) & 0xffff, a & 0xffff, b >> 48, b & 0xffff_ffff_ffff)
 }
 
 /// Days since the epoch → (y, m, d).
@@ -452,8 +463,7 @@ fn generate_inner(out: &Path, opts: &GenOptions) -> io::Result<Answers> {
     let mut plans = plans(opts, &accounts, span);
     // Accounts a scenario needs beyond the configured ones (their files hold planted records only).
     let mut all_accounts = accounts.clone();
-    let scenarios: Vec<plant::Planted> =
-        opts.plant.iter().map(|s| plant::plant(*s, opts, &accounts, span)).collect();
+    let scenarios: Vec<plant::Planted> = opts.plant.iter().map(|s| plant::plant(*s, opts, &accounts, span)).collect();
     for p in &scenarios {
         for a in &p.accounts {
             if !all_accounts.contains(a) {
@@ -466,7 +476,10 @@ fn generate_inner(out: &Path, opts: &GenOptions) -> io::Result<Answers> {
     let mut planted: BTreeMap<(usize, String, i64), Vec<record::Rec>> = BTreeMap::new();
     for p in &scenarios {
         for (acct, rec, t) in &p.records {
-            planted.entry((account_index(acct), rec.aws_region.clone(), span.slot_of(*t))).or_default().push(rec.clone());
+            planted
+                .entry((account_index(acct), rec.aws_region.clone(), span.slot_of(*t)))
+                .or_default()
+                .push(rec.clone());
         }
     }
     for (a, region, slot) in planted.keys() {
@@ -478,7 +491,9 @@ fn generate_inner(out: &Path, opts: &GenOptions) -> io::Result<Answers> {
     // The noise chain runs in the first region of each account in hours whose :05 slot has room.
     let chain_hours: BTreeSet<(usize, i64)> = plans
         .iter()
-        .filter(|p| p.region == opts.regions[0] && p.slot.rem_euclid(12) == 1 && p.records >= 2 && p.account < accounts.len())
+        .filter(|p| {
+            p.region == opts.regions[0] && p.slot.rem_euclid(12) == 1 && p.records >= 2 && p.account < accounts.len()
+        })
         .map(|p| (p.account, (span.start + p.slot * 300).div_euclid(3600)))
         .collect();
     let identities: Vec<Vec<noise::Identity>> = all_accounts.iter().map(|a| noise::identities(opts.seed, a)).collect();
@@ -635,7 +650,8 @@ fn write_ct_file(env: &FileEnv, p: &Plan) -> io::Result<FileResult> {
 /// Gzips `body` into `path` (creating its folder).
 pub(crate) fn write_gz(path: &PathBuf, body: &[u8], level: u32) -> io::Result<()> {
     fs::create_dir_all(path.parent().expect("evidence paths have a parent"))?;
-    let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 8 + 64), flate2::Compression::new(level));
+    let mut enc =
+        flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 8 + 64), flate2::Compression::new(level));
     enc.write_all(body)?;
     fs::write(path, enc.finish()?)
 }

@@ -100,7 +100,14 @@ pub(crate) fn identities(seed: u64, account: &str) -> Vec<Identity> {
     push(Kind::Sso, "AWSReservedSSO_PowerUserAccess_3f2a1b0c9d8e7f6a", Profile::Admin, Origin::Office, 25, &mut rng);
     push(Kind::Sso, "AWSReservedSSO_ReadOnlyAccess_9a8b7c6d5e4f3a2b", Profile::Reader, Origin::Office, 20, &mut rng);
     push(Kind::Federated, "partner-sync", Profile::Reader, Origin::Ci, 8, &mut rng);
-    for s in ["autoscaling.amazonaws.com", "cloudformation.amazonaws.com", "config.amazonaws.com", "ecs.amazonaws.com", "lambda.amazonaws.com", "elasticloadbalancing.amazonaws.com"] {
+    for s in [
+        "autoscaling.amazonaws.com",
+        "cloudformation.amazonaws.com",
+        "config.amazonaws.com",
+        "ecs.amazonaws.com",
+        "lambda.amazonaws.com",
+        "elasticloadbalancing.amazonaws.com",
+    ] {
         push(Kind::Service, s, Profile::Service, Origin::Service, 25, &mut rng);
     }
     out
@@ -197,7 +204,8 @@ pub(crate) fn user_identity(ctx: &Ctx, id: &Identity, t: i64, rng: &mut Rng) -> 
                 ui["sessionContext"]["ec2RoleDelivery"] = json!("2.0");
             }
             if id.kind == Kind::Role && CHAIN_ROLES.contains(&id.name.as_str()) && s == 0 {
-                ui["sessionContext"]["attributes"]["creationDate"] = json!(iso(chain_times(hour)[id.name.as_str().eq(CHAIN_ROLES[1]) as usize]));
+                ui["sessionContext"]["attributes"]["creationDate"] =
+                    json!(iso(chain_times(hour)[id.name.as_str().eq(CHAIN_ROLES[1]) as usize]));
             }
             ui
         }
@@ -229,7 +237,14 @@ fn hex(rng: &mut Rng, n: usize) -> String {
 fn pooled(ctx: &Ctx, rng: &mut Rng, kind: &str, size: u64) -> String {
     let h = mix(&[ctx.seed, crate::fnv(ctx.account), crate::fnv(kind), rng.below(size)]);
     match kind {
-        "kms" => format!("{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}", h >> 32, (h >> 16) & 0xffff, h & 0xfff, (h >> 40) & 0xfff, h & 0xffff_ffff_ffff),
+        "kms" => format!(
+            "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
+            h >> 32,
+            (h >> 16) & 0xffff,
+            h & 0xfff,
+            (h >> 40) & 0xfff,
+            h & 0xffff_ffff_ffff
+        ),
         "i" => format!("i-0{:016x}", h)[..19].to_string(),
         "ls" => format!("{h:016x}{:016x}", h.rotate_left(17)),
         "res" => format!("{h:012x}")[..12].to_string(),
@@ -238,7 +253,15 @@ fn pooled(ctx: &Ctx, rng: &mut Rng, kind: &str, size: u64) -> String {
 }
 
 fn bucket(account: &str, rng: &mut Rng) -> String {
-    let names = ["app-artifacts", "data-lake-raw", "data-lake-curated", "backups", "logs-archive", "static-site", "ml-datasets"];
+    let names = [
+        "app-artifacts",
+        "data-lake-raw",
+        "data-lake-curated",
+        "backups",
+        "logs-archive",
+        "static-site",
+        "ml-datasets",
+    ];
     format!("{}-{account}", rng.pick(&names))
 }
 
@@ -246,13 +269,24 @@ fn bucket(account: &str, rng: &mut Rng) -> String {
 fn request_parameters(e: &EventType, ctx: &Ctx, id: &Identity, rng: &mut Rng) -> Value {
     let acct = ctx.account;
     match e.name {
-        "GetObject" | "PutObject" | "HeadObject" | "DeleteObject" | "CopyObject" | "UploadPart" | "CreateMultipartUpload" | "CompleteMultipartUpload" => json!({
+        "GetObject"
+        | "PutObject"
+        | "HeadObject"
+        | "DeleteObject"
+        | "CopyObject"
+        | "UploadPart"
+        | "CreateMultipartUpload"
+        | "CompleteMultipartUpload" => json!({
             "bucketName": bucket(acct, rng),
             "Host": format!("{}.s3.{}.amazonaws.com", bucket(acct, rng), ctx.region),
             "key": format!("{}/{}/part-{:05}.{}", rng.pick(&["events", "reports", "exports", "models", "tmp"]), 2024 - rng.below(3) as i64, rng.below(99_999), rng.pick(&["parquet", "csv", "json.gz", "bin"])),
         }),
-        "ListObjects" | "ListObjectsV2" => json!({"bucketName": bucket(acct, rng), "Host": format!("s3.{}.amazonaws.com", ctx.region), "prefix": format!("events/{}/", rng.below(365)), "list-type": 2, "max-keys": 1000}),
-        n if n.starts_with("GetBucket") || n == "HeadBucket" || n == "PutBucketTagging" => json!({"bucketName": bucket(acct, rng), "Host": format!("s3.{}.amazonaws.com", ctx.region), n.trim_start_matches("GetBucket").to_lowercase(): ""}),
+        "ListObjects" | "ListObjectsV2" => {
+            json!({"bucketName": bucket(acct, rng), "Host": format!("s3.{}.amazonaws.com", ctx.region), "prefix": format!("events/{}/", rng.below(365)), "list-type": 2, "max-keys": 1000})
+        }
+        n if n.starts_with("GetBucket") || n == "HeadBucket" || n == "PutBucketTagging" => {
+            json!({"bucketName": bucket(acct, rng), "Host": format!("s3.{}.amazonaws.com", ctx.region), n.trim_start_matches("GetBucket").to_lowercase(): ""})
+        }
         "ListBuckets" => json!({"Host": format!("s3.{}.amazonaws.com", ctx.region)}),
         "DescribeInstances" | "DescribeInstanceStatus" => {
             let n = if rng.percent(20) { 5 + rng.below(40) } else { rng.below(3) };
@@ -276,8 +310,12 @@ fn request_parameters(e: &EventType, ctx: &Ctx, id: &Identity, rng: &mut Rng) ->
             "roleSessionName": format!("{}-{}", id.name, rng.below(100_000)),
             "durationSeconds": 3600,
         }),
-        "AssumeRoleWithWebIdentity" => json!({"roleArn": format!("arn:aws:iam::{acct}:role/EKSNodeRole"), "roleSessionName": format!("botocore-session-{}", rng.below(10_000_000_000))}),
-        "AssumeRoleWithSAML" => json!({"roleArn": format!("arn:aws:iam::{acct}:role/ReadOnly"), "principalArn": format!("arn:aws:iam::{acct}:saml-provider/Okta"), "durationSeconds": 3600}),
+        "AssumeRoleWithWebIdentity" => {
+            json!({"roleArn": format!("arn:aws:iam::{acct}:role/EKSNodeRole"), "roleSessionName": format!("botocore-session-{}", rng.below(10_000_000_000))})
+        }
+        "AssumeRoleWithSAML" => {
+            json!({"roleArn": format!("arn:aws:iam::{acct}:role/ReadOnly"), "principalArn": format!("arn:aws:iam::{acct}:saml-provider/Okta"), "durationSeconds": 3600})
+        }
         "Decrypt" | "GenerateDataKey" | "Encrypt" | "ReEncrypt" => json!({
             "encryptionAlgorithm": "SYMMETRIC_DEFAULT",
             "keyId": format!("arn:aws:kms:{}:{acct}:key/{}", ctx.region, pooled(ctx, rng, "kms", 6)),
@@ -287,29 +325,53 @@ fn request_parameters(e: &EventType, ctx: &Ctx, id: &Identity, rng: &mut Rng) ->
             "roleName": "LambdaExecutionRole", "policyName": "read-orders-table",
             "policyDocument": json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:Query"], "Resource": format!("arn:aws:dynamodb:{}:{acct}:table/orders", ctx.region)}]}).to_string(),
         }),
-        "CreateUser" => json!({"userName": format!("svc-report-{}", rng.below(100)), "tags": [{"key": "owner", "value": "data-team"}]}),
-        "CreateAccessKey" => json!({"userName": id.name}),
-        "GetSecretValue" | "DescribeSecret" | "PutSecretValue" | "RotateSecret" => json!({"secretId": format!("arn:aws:secretsmanager:{}:{acct}:secret:prod/{}-{}", ctx.region, rng.pick(&["db", "api", "stripe", "smtp"]), token(rng, 6, b"AbCdEfGhIjKlMn"))}),
-        "GetParameter" | "GetParameters" | "GetParametersByPath" => json!({"name": format!("/{}/{}", rng.pick(&["prod", "staging"]), rng.pick(&["db/host", "feature-flags", "api/url"])), "withDecryption": rng.percent(50)}),
-        "Invoke" => json!({"functionName": format!("arn:aws:lambda:{}:{acct}:function:{}", ctx.region, rng.pick(&["orders-api", "thumbnailer", "etl-step"]))}),
+        "CreateUser" => {
+            json!({"userName": format!("svc-report-{}", rng.below(100)), "tags": [{"key": "owner", "value": "data-team"}]})
+        }
+        "CreateAccessKey" => {
+            // Key rotation: users rotate their own key; admins rotate the CI user's.
+            let user = if matches!(id.kind, Kind::KeyUser | Kind::ConsoleUser) { id.name.as_str() } else { "ci-deploy" };
+            json!({"userName": user})
+        }
+        "GetSecretValue" | "DescribeSecret" | "PutSecretValue" | "RotateSecret" => {
+            json!({"secretId": format!("arn:aws:secretsmanager:{}:{acct}:secret:prod/{}-{}", ctx.region, rng.pick(&["db", "api", "stripe", "smtp"]), token(rng, 6, b"AbCdEfGhIjKlMn"))})
+        }
+        "GetParameter" | "GetParameters" | "GetParametersByPath" => {
+            json!({"name": format!("/{}/{}", rng.pick(&["prod", "staging"]), rng.pick(&["db/host", "feature-flags", "api/url"])), "withDecryption": rng.percent(50)})
+        }
+        "Invoke" => {
+            json!({"functionName": format!("arn:aws:lambda:{}:{acct}:function:{}", ctx.region, rng.pick(&["orders-api", "thumbnailer", "etl-step"]))})
+        }
         "GetMetricData" => {
             let n = 1 + rng.below(12);
             json!({"metricDataQueries": (0..n).map(|i| json!({"id": format!("m{i}"), "metricStat": {"metric": {"namespace": "AWS/EC2", "metricName": "CPUUtilization", "dimensions": [{"name": "InstanceId", "value": pooled(ctx, rng, "i", 64)}]}, "period": 60, "stat": "Average"}})).collect::<Vec<_>>(),
                    "startTime": "Jul 31, 2024, 12:00:00 AM", "endTime": "Jul 31, 2024, 1:00:00 AM"})
         }
-        "DescribeTable" | "DescribeContinuousBackups" | "DescribeTimeToLive" => json!({"tableName": rng.pick(&["orders", "sessions", "inventory"])}),
-        "CreateLogStream" => json!({"logGroupName": format!("/aws/lambda/{}", rng.pick(&["orders-api", "thumbnailer"])), "logStreamName": format!("2024/07/31/[$LATEST]{}", pooled(ctx, rng, "ls", 20))}),
-        "GetRole" | "ListAttachedRolePolicies" | "ListRolePolicies" => json!({"roleName": rng.pick(&["AdminRole", "ReadOnly", "EKSNodeRole", "LambdaExecutionRole"])}),
+        "DescribeTable" | "DescribeContinuousBackups" | "DescribeTimeToLive" => {
+            json!({"tableName": rng.pick(&["orders", "sessions", "inventory"])})
+        }
+        "CreateLogStream" => {
+            json!({"logGroupName": format!("/aws/lambda/{}", rng.pick(&["orders-api", "thumbnailer"])), "logStreamName": format!("2024/07/31/[$LATEST]{}", pooled(ctx, rng, "ls", 20))})
+        }
+        "GetRole" | "ListAttachedRolePolicies" | "ListRolePolicies" => {
+            json!({"roleName": rng.pick(&["AdminRole", "ReadOnly", "EKSNodeRole", "LambdaExecutionRole"])})
+        }
         "ConsoleLogin" => Value::Null,
         n if n.starts_with("List") || n.starts_with("Describe") => {
-            if rng.percent(45) { Value::Null } else { json!({"maxResults": *rng.pick(&[50, 100, 1000])}) }
+            if rng.percent(45) {
+                Value::Null
+            } else {
+                json!({"maxResults": *rng.pick(&[50, 100, 1000])})
+            }
         }
         _ if rng.percent(30) => Value::Null,
-        _ => json!({"resourceArn": format!("arn:aws:{}:{}:{acct}:{}", e.source.trim_end_matches(".amazonaws.com"), ctx.region, pooled(ctx, rng, "res", 40))}),
+        _ => {
+            json!({"resourceArn": format!("arn:aws:{}:{}:{acct}:{}", e.source.trim_end_matches(".amazonaws.com"), ctx.region, pooled(ctx, rng, "res", 40))})
+        }
     }
 }
 
-fn response_elements(e: &EventType, ctx: &Ctx, rng: &mut Rng, t: i64) -> Value {
+fn response_elements(e: &EventType, ctx: &Ctx, req: &Value, rng: &mut Rng, t: i64) -> Value {
     let acct = ctx.account;
     match e.name {
         "AssumeRole" | "AssumeRoleWithWebIdentity" | "AssumeRoleWithSAML" | "GetSessionToken" => json!({
@@ -317,8 +379,13 @@ fn response_elements(e: &EventType, ctx: &Ctx, rng: &mut Rng, t: i64) -> Value {
                 "sessionToken": format!("IQoJb3JpZ2luX2VjE{}", token(rng, 120, B32)), "expiration": crate::aws_date(t + 3600)},
             "assumedRoleUser": {"assumedRoleId": format!("AROA{}:{}", token(rng, 17, B32), rng.below(100_000)), "arn": format!("arn:aws:sts::{acct}:assumed-role/ReadOnly/{}", rng.below(100_000))},
         }),
-        "CreateAccessKey" => json!({"accessKey": {"accessKeyId": access_key_id("AKIA", acct.parse().unwrap_or(0), rng), "status": "Active", "userName": "self", "createDate": crate::aws_date(t)}}),
-        "CreateUser" => json!({"user": {"path": "/", "userName": "svc-report", "userId": format!("AIDA{}", token(rng, 17, B32)), "arn": format!("arn:aws:iam::{acct}:user/svc-report"), "createDate": crate::aws_date(t)}}),
+        "CreateAccessKey" => {
+            json!({"accessKey": {"accessKeyId": access_key_id("AKIA", acct.parse().unwrap_or(0), rng), "status": "Active", "userName": req["userName"], "createDate": crate::aws_date(t)}})
+        }
+        "CreateUser" => {
+            let name = req["userName"].as_str().unwrap_or("svc-report");
+            json!({"user": {"path": "/", "userName": name, "userId": format!("AIDA{}", token(rng, 17, B32)), "arn": format!("arn:aws:iam::{acct}:user/{name}"), "createDate": crate::aws_date(t)}})
+        }
         "RunInstances" => {
             let n = 1 + rng.below(4);
             json!({"requestId": uuid(rng), "reservationId": format!("r-0{}", hex(rng, 16)), "ownerId": acct, "groupSet": {},
@@ -362,8 +429,12 @@ pub(crate) fn pick_identity<'a>(ids: &'a [Identity], rng: &mut Rng) -> &'a Ident
 pub(crate) fn console_login(ctx: &Ctx, id: Option<&Identity>, t: i64, rng: &mut Rng) -> Rec {
     let acct = ctx.account;
     let ui = match id {
-        Some(id) => json!({"type": "IAMUser", "principalId": id.principal, "arn": format!("arn:aws:iam::{acct}:user/{}", id.name), "accountId": acct, "userName": id.name}),
-        None => json!({"type": "Root", "principalId": acct, "arn": format!("arn:aws:iam::{acct}:root"), "accountId": acct}),
+        Some(id) => {
+            json!({"type": "IAMUser", "principalId": id.principal, "arn": format!("arn:aws:iam::{acct}:user/{}", id.name), "accountId": acct, "userName": id.name})
+        }
+        None => {
+            json!({"type": "Root", "principalId": acct, "arn": format!("arn:aws:iam::{acct}:root"), "accountId": acct})
+        }
     };
     Rec {
         event_version: "1.09",
@@ -378,7 +449,9 @@ pub(crate) fn console_login(ctx: &Ctx, id: Option<&Identity>, t: i64, rng: &mut 
         error_message: None,
         request_parameters: Value::Null,
         response_elements: json!({"ConsoleLogin": "Success"}),
-        additional_event_data: Some(json!({"LoginTo": "https://console.aws.amazon.com/console/home?state=hashArgs%23&isauthcode=true", "MobileVersion": "No", "MFAIdentifier": format!("arn:aws:iam::{acct}:mfa/{}", id.map_or("root-account-mfa-device", |i| i.name.as_str())), "MFAUsed": "Yes"})),
+        additional_event_data: Some(
+            json!({"LoginTo": "https://console.aws.amazon.com/console/home?state=hashArgs%23&isauthcode=true", "MobileVersion": "No", "MFAIdentifier": format!("arn:aws:iam::{acct}:mfa/{}", id.map_or("root-account-mfa-device", |i| i.name.as_str())), "MFAUsed": "Yes"}),
+        ),
         request_id: None,
         event_id: uuid(rng),
         read_only: false,
@@ -423,10 +496,22 @@ pub(crate) fn api_call(ctx: &Ctx, id: &Identity, t: i64, rng: &mut Rng) -> Rec {
         (None, None)
     };
     let s3 = e.source == "s3.amazonaws.com";
-    let data_event = s3 && matches!(e.name, "GetObject" | "PutObject" | "HeadObject" | "DeleteObject" | "CopyObject" | "ListObjects" | "ListObjectsV2" | "UploadPart" | "CreateMultipartUpload" | "CompleteMultipartUpload")
-        || matches!(e.name, "Invoke" | "GetRecords" | "PutRecordBatch");
+    let data_event =
+        s3 && matches!(
+            e.name,
+            "GetObject"
+                | "PutObject"
+                | "HeadObject"
+                | "DeleteObject"
+                | "CopyObject"
+                | "ListObjects"
+                | "ListObjectsV2"
+                | "UploadPart"
+                | "CreateMultipartUpload"
+                | "CompleteMultipartUpload"
+        ) || matches!(e.name, "Invoke" | "GetRecords" | "PutRecordBatch");
     let request_parameters = request_parameters(&e, ctx, id, rng);
-    let response_elements = if failed { Value::Null } else { response_elements(&e, ctx, rng, t) };
+    let response_elements = if failed { Value::Null } else { response_elements(&e, ctx, &request_parameters, rng, t) };
     let (resources, additional) = if s3 {
         let b = request_parameters["bucketName"].as_str().map(str::to_string).unwrap_or_else(|| bucket(acct, rng));
         let mut res = vec![json!({"type": "AWS::S3::Bucket", "ARN": format!("arn:aws:s3:::{b}"), "accountId": acct})];
@@ -435,9 +520,19 @@ pub(crate) fn api_call(ctx: &Ctx, id: &Identity, t: i64, rng: &mut Rng) -> Rec {
         }
         let out = if e.name == "GetObject" && !failed { rng.below(50_000_000) } else { 0 };
         let inb = if e.name == "PutObject" || e.name == "UploadPart" { rng.below(20_000_000) } else { 0 };
-        (Some(Value::Array(res)), Some(json!({"SignatureVersion": "SigV4", "CipherSuite": "TLS_AES_128_GCM_SHA256", "bytesTransferredIn": inb, "AuthenticationMethod": "AuthHeader", "x-amz-id-2": token(rng, 56, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"), "bytesTransferredOut": out})))
+        (
+            Some(Value::Array(res)),
+            Some(
+                json!({"SignatureVersion": "SigV4", "CipherSuite": "TLS_AES_128_GCM_SHA256", "bytesTransferredIn": inb, "AuthenticationMethod": "AuthHeader", "x-amz-id-2": token(rng, 56, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"), "bytesTransferredOut": out}),
+            ),
+        )
     } else if e.name == "Decrypt" || e.name == "GenerateDataKey" {
-        (Some(json!([{"accountId": acct, "type": "AWS::KMS::Key", "ARN": format!("arn:aws:kms:{}:{acct}:key/{}", ctx.region, pooled(ctx, rng, "kms", 6))}])), None)
+        (
+            Some(
+                json!([{"accountId": acct, "type": "AWS::KMS::Key", "ARN": format!("arn:aws:kms:{}:{acct}:key/{}", ctx.region, pooled(ctx, rng, "kms", 6))}]),
+            ),
+            None,
+        )
     } else {
         (None, None)
     };
@@ -469,7 +564,9 @@ pub(crate) fn api_call(ctx: &Ctx, id: &Identity, t: i64, rng: &mut Rng) -> Rec {
         vpc_endpoint_id: vpce,
         event_category: if data_event { "Data" } else { "Management" },
         tls_details: (id.kind != Kind::Service || rng.percent(20)).then(|| tls(e.source, ctx.region, rng.percent(80))),
-        session_credential_from_console: (matches!(id.kind, Kind::ConsoleUser) || (id.kind == Kind::Sso && rng.percent(50))).then_some("true"),
+        session_credential_from_console: (matches!(id.kind, Kind::ConsoleUser)
+            || (id.kind == Kind::Sso && rng.percent(50)))
+        .then_some("true"),
     }
 }
 
@@ -493,7 +590,9 @@ pub(crate) fn chain(ctx: &Ctx, ids: &[Identity], hour: i64, rng: &mut Rng) -> [R
         r.read_only = false;
         r.error_code = None;
         r.error_message = None;
-        r.resources = Some(json!([{"accountId": acct, "type": "AWS::IAM::Role", "ARN": format!("arn:aws:iam::{acct}:role/{role}")}]));
+        r.resources = Some(
+            json!([{"accountId": acct, "type": "AWS::IAM::Role", "ARN": format!("arn:aws:iam::{acct}:role/{role}")}]),
+        );
         r.additional_event_data = None;
         r.management_event = true;
         r.event_category = "Management";
@@ -513,8 +612,13 @@ pub(crate) fn chain(ctx: &Ctx, ids: &[Identity], hour: i64, rng: &mut Rng) -> [R
     let mut second = mk(deploy, times[1], CHAIN_ROLES[1], &k1, rng);
     // The deploy role's session 0 makes the second call.
     second.user_identity["accessKeyId"] = json!(k0);
-    second.user_identity["arn"] = json!(format!("arn:aws:sts::{acct}:assumed-role/{}/{}-{hour}-0", CHAIN_ROLES[0], CHAIN_ROLES[0].to_lowercase()));
-    second.user_identity["principalId"] = json!(format!("{}:{}-{hour}-0", deploy.principal, CHAIN_ROLES[0].to_lowercase()));
+    second.user_identity["arn"] = json!(format!(
+        "arn:aws:sts::{acct}:assumed-role/{}/{}-{hour}-0",
+        CHAIN_ROLES[0],
+        CHAIN_ROLES[0].to_lowercase()
+    ));
+    second.user_identity["principalId"] =
+        json!(format!("{}:{}-{hour}-0", deploy.principal, CHAIN_ROLES[0].to_lowercase()));
     second.user_identity["sessionContext"]["attributes"]["creationDate"] = json!(iso(times[0]));
     second.event_time = iso(times[1]);
     [first, second]

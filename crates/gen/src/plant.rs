@@ -150,7 +150,12 @@ impl Planted {
     }
 
     /// Completes the answers from what the writers tallied.
-    pub fn finish(mut self, stats: &BTreeMap<String, KeyStats>, flows: &BTreeMap<String, FlowTotals>, vpc: bool) -> Incident {
+    pub fn finish(
+        mut self,
+        stats: &BTreeMap<String, KeyStats>,
+        flows: &BTreeMap<String, FlowTotals>,
+        vpc: bool,
+    ) -> Incident {
         let mut all = KeyStats::default();
         for k in self.lineage_keys() {
             let s = stats.get(&k).cloned().unwrap_or_default();
@@ -164,7 +169,8 @@ impl Planted {
         inc.source_ips = all.ips.into_iter().collect();
         inc.event_names = all.names;
         if vpc {
-            inc.vpc = self.attacker_ips.iter().map(|ip| (ip.clone(), flows.get(ip).cloned().unwrap_or_default())).collect();
+            inc.vpc =
+                self.attacker_ips.iter().map(|ip| (ip.clone(), flows.get(ip).cloned().unwrap_or_default())).collect();
         }
         self.incident
     }
@@ -197,7 +203,8 @@ struct Story {
     new_region: String,
 }
 
-const KALI_AGENT: &str = "aws-cli/2.15.30 Python/3.11.8 Linux/6.6.9-amd64 exe/x86_64.kali.2024 prompt/off command/sts.get-caller-identity";
+const KALI_AGENT: &str =
+    "aws-cli/2.15.30 Python/3.11.8 Linux/6.6.9-amd64 exe/x86_64.kali.2024 prompt/off command/sts.get-caller-identity";
 const PACU_AGENT: &str = "Boto3/1.34.69 Python/3.11.8 Linux/6.6.9-amd64 Botocore/1.34.69 Pacu/1.5.2";
 const ATTACKER_AGENT: &str = "Boto3/1.34.69 md/Botocore#1.34.69 ua/2.0 os/linux#6.6.9-amd64 md/arch#x86_64 lang/python#3.11.8 md/pyimpl#CPython cfg/retry-mode#legacy Botocore/1.34.69";
 
@@ -233,7 +240,8 @@ impl Story {
         let t = self.time(c.at);
         let rng = &mut self.rng;
         let data = c.source == "s3.amazonaws.com" && matches!(c.name, "GetObject" | "ListObjects" | "PutObject");
-        let read_only = ["Get", "List", "Describe", "Head", "Lookup"].iter().any(|p| c.name.starts_with(p)) || c.name == "InvokeModel";
+        let read_only = ["Get", "List", "Describe", "Head", "Lookup"].iter().any(|p| c.name.starts_with(p))
+            || c.name == "InvokeModel";
         let (resources, additional) = if c.source == "s3.amazonaws.com" {
             let b = c.req["bucketName"].as_str().unwrap_or("").to_string();
             let mut res = Vec::new();
@@ -241,12 +249,16 @@ impl Story {
                 res.push(json!({"type": "AWS::S3::Object", "ARN": format!("arn:aws:s3:::{b}/{k}")}));
             }
             if !b.is_empty() {
-                res.push(json!({"type": "AWS::S3::Bucket", "ARN": format!("arn:aws:s3:::{b}"), "accountId": c.who.account}));
+                res.push(
+                    json!({"type": "AWS::S3::Bucket", "ARN": format!("arn:aws:s3:::{b}"), "accountId": c.who.account}),
+                );
             }
             let out = if c.name == "GetObject" { 1_000_000 + rng.below(40_000_000) } else { 0 };
             (
                 (!res.is_empty()).then_some(Value::Array(res)),
-                Some(json!({"SignatureVersion": "SigV4", "CipherSuite": "TLS_AES_128_GCM_SHA256", "bytesTransferredIn": 0, "AuthenticationMethod": "AuthHeader", "x-amz-id-2": token(rng, 56, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"), "bytesTransferredOut": out})),
+                Some(
+                    json!({"SignatureVersion": "SigV4", "CipherSuite": "TLS_AES_128_GCM_SHA256", "bytesTransferredIn": 0, "AuthenticationMethod": "AuthHeader", "x-amz-id-2": token(rng, 56, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"), "bytesTransferredOut": out}),
+                ),
             )
         } else {
             (None, None)
@@ -331,7 +343,12 @@ fn exposed_key(opts: &GenOptions, accounts: &[String], span: Span) -> Planted {
     let ip1 = format!("203.0.113.{}", 50 + krng.below(150));
     let ip2 = format!("198.51.100.{}", 20 + krng.below(200));
     let ip6 = format!("2001:db8:{:x}::{:x}", 0x100 + krng.below(0xe00), 1 + krng.below(0xffff));
-    let new_region = NEW_REGIONS.iter().find(|r| !opts.regions.iter().any(|x| x == *r)).copied().unwrap_or("ap-southeast-3").to_string();
+    let new_region = NEW_REGIONS
+        .iter()
+        .find(|r| !opts.regions.iter().any(|x| x == *r))
+        .copied()
+        .unwrap_or("ap-southeast-3")
+        .to_string();
     let r0 = opts.regions[0].clone();
     let r1 = opts.regions.get(1).cloned().unwrap_or_else(|| r0.clone());
 
@@ -356,22 +373,55 @@ fn exposed_key(opts: &GenOptions, accounts: &[String], span: Span) -> Planted {
         ui: json!({"type": "IAMUser", "principalId": dave.principal, "arn": format!("arn:aws:iam::{a}:user/{LEAK_USER}"), "accountId": a, "accessKeyId": leaked, "userName": LEAK_USER}),
         account: a.clone(),
     };
-    let mut lineage = vec![LineageEntry { access_key_id: leaked.clone(), parent_access_key_id: None, minted_by: None, event_id: None, event_time: None, account_id: a.clone() }];
+    let mut lineage = vec![LineageEntry {
+        access_key_id: leaked.clone(),
+        parent_access_key_id: None,
+        minted_by: None,
+        event_id: None,
+        event_time: None,
+        account_id: a.clone(),
+    }];
     let mut minted = |key: &str, parent: &str, by: &str, id: &str, t: i64, acct: &str| {
-        lineage.push(LineageEntry { access_key_id: key.into(), parent_access_key_id: Some(parent.into()), minted_by: Some(by.into()), event_id: Some(id.into()), event_time: Some(iso(t)), account_id: acct.into() });
+        lineage.push(LineageEntry {
+            access_key_id: key.into(),
+            parent_access_key_id: Some(parent.into()),
+            minted_by: Some(by.into()),
+            event_id: Some(id.into()),
+            event_time: Some(iso(t)),
+            account_id: acct.into(),
+        });
     };
     let sts = "sts.amazonaws.com";
     let iam = "iam.amazonaws.com";
 
     // Recon.
-    s.call(Call { who: &user, at: 0, source: sts, name: "GetCallerIdentity", req: Value::Null, resp: json!({"userId": dave.principal, "account": a, "arn": format!("arn:aws:iam::{a}:user/{LEAK_USER}")}), error: None, techniques: &["recon-get-caller-identity"] });
+    s.call(Call {
+        who: &user,
+        at: 0,
+        source: sts,
+        name: "GetCallerIdentity",
+        req: Value::Null,
+        resp: json!({"userId": dave.principal, "account": a, "arn": format!("arn:aws:iam::{a}:user/{LEAK_USER}")}),
+        error: None,
+        techniques: &["recon-get-caller-identity"],
+    });
     // Permission probing: a burst of denied List/Describe calls across services.
     s.agent = PACU_AGENT.to_string();
     let probes: [(&str, &str); 14] = [
-        (iam, "ListUsers"), (iam, "ListRoles"), (iam, "ListGroups"), (iam, "ListPolicies"), (iam, "GetAccountAuthorizationDetails"),
-        ("ec2.amazonaws.com", "DescribeInstances"), ("ec2.amazonaws.com", "DescribeSecurityGroups"), ("lambda.amazonaws.com", "ListFunctions20150331"),
-        ("rds.amazonaws.com", "DescribeDBInstances"), ("dynamodb.amazonaws.com", "ListTables"), ("organizations.amazonaws.com", "DescribeOrganization"),
-        ("kms.amazonaws.com", "ListKeys"), ("eks.amazonaws.com", "ListClusters"), ("guardduty.amazonaws.com", "ListDetectors"),
+        (iam, "ListUsers"),
+        (iam, "ListRoles"),
+        (iam, "ListGroups"),
+        (iam, "ListPolicies"),
+        (iam, "GetAccountAuthorizationDetails"),
+        ("ec2.amazonaws.com", "DescribeInstances"),
+        ("ec2.amazonaws.com", "DescribeSecurityGroups"),
+        ("lambda.amazonaws.com", "ListFunctions20150331"),
+        ("rds.amazonaws.com", "DescribeDBInstances"),
+        ("dynamodb.amazonaws.com", "ListTables"),
+        ("organizations.amazonaws.com", "DescribeOrganization"),
+        ("kms.amazonaws.com", "ListKeys"),
+        ("eks.amazonaws.com", "ListClusters"),
+        ("guardduty.amazonaws.com", "ListDetectors"),
     ];
     for (i, (src, name)) in probes.iter().enumerate() {
         let err = if *src == "ec2.amazonaws.com" {
@@ -379,16 +429,43 @@ fn exposed_key(opts: &GenOptions, accounts: &[String], span: Span) -> Planted {
         } else {
             ("AccessDenied", "User is not authorized to perform this action because no identity-based policy allows it")
         };
-        s.call(Call { who: &user, at: 60 + i as i64 * 4, source: src, name, req: Value::Null, resp: Value::Null, error: Some(err), techniques: &["discovery-permission-probing"] });
+        s.call(Call {
+            who: &user,
+            at: 60 + i as i64 * 4,
+            source: src,
+            name,
+            req: Value::Null,
+            resp: Value::Null,
+            error: Some(err),
+            techniques: &["discovery-permission-probing"],
+        });
     }
     s.agent = ATTACKER_AGENT.to_string();
     // S3 reads.
     let s3 = "s3.amazonaws.com";
     let host = format!("s3.{r0}.amazonaws.com");
-    s.call(Call { who: &user, at: 200, source: s3, name: "ListBuckets", req: json!({"Host": host}), resp: Value::Null, error: None, techniques: &["collection-s3-read"] });
+    s.call(Call {
+        who: &user,
+        at: 200,
+        source: s3,
+        name: "ListBuckets",
+        req: json!({"Host": host}),
+        resp: Value::Null,
+        error: None,
+        techniques: &["collection-s3-read"],
+    });
     let buckets = [format!("data-lake-raw-{a}"), format!("backups-{a}"), format!("app-artifacts-{a}")];
     for (i, bk) in buckets.iter().enumerate() {
-        s.call(Call { who: &user, at: 210 + i as i64 * 3, source: s3, name: "GetBucketAcl", req: json!({"bucketName": bk, "Host": format!("{bk}.s3.{r0}.amazonaws.com"), "acl": ""}), resp: Value::Null, error: None, techniques: &["collection-s3-read"] });
+        s.call(Call {
+            who: &user,
+            at: 210 + i as i64 * 3,
+            source: s3,
+            name: "GetBucketAcl",
+            req: json!({"bucketName": bk, "Host": format!("{bk}.s3.{r0}.amazonaws.com"), "acl": ""}),
+            resp: Value::Null,
+            error: None,
+            techniques: &["collection-s3-read"],
+        });
     }
     for i in 0..5 {
         let bk = &buckets[i % 2];
@@ -396,35 +473,105 @@ fn exposed_key(opts: &GenOptions, accounts: &[String], span: Span) -> Planted {
     }
     // Secrets.
     let sm = "secretsmanager.amazonaws.com";
-    s.call(Call { who: &user, at: 330, source: sm, name: "ListSecrets", req: json!({"maxResults": 100}), resp: Value::Null, error: None, techniques: &["credential-access-secrets"] });
+    s.call(Call {
+        who: &user,
+        at: 330,
+        source: sm,
+        name: "ListSecrets",
+        req: json!({"maxResults": 100}),
+        resp: Value::Null,
+        error: None,
+        techniques: &["credential-access-secrets"],
+    });
     for name in ["prod/db-master", "prod/stripe-api"] {
-        s.call(Call { who: &user, at: 345, source: sm, name: "GetSecretValue", req: json!({"secretId": format!("arn:aws:secretsmanager:{r0}:{a}:secret:{name}-Xy12Ab")}), resp: Value::Null, error: None, techniques: &["credential-access-secrets"] });
+        s.call(Call {
+            who: &user,
+            at: 345,
+            source: sm,
+            name: "GetSecretValue",
+            req: json!({"secretId": format!("arn:aws:secretsmanager:{r0}:{a}:secret:{name}-Xy12Ab")}),
+            resp: Value::Null,
+            error: None,
+            techniques: &["credential-access-secrets"],
+        });
     }
     // GetSessionToken → k1.
     let t_now = s.last + 1;
     let resp = json!({"credentials": creds(&k1, t_now, &mut vr)});
-    let (id, t) = s.call(Call { who: &user, at: 420, source: sts, name: "GetSessionToken", req: json!({"durationSeconds": 43_200}), resp, error: None, techniques: &["credential-mint-session-token"] });
+    let (id, t) = s.call(Call {
+        who: &user,
+        at: 420,
+        source: sts,
+        name: "GetSessionToken",
+        req: json!({"durationSeconds": 43_200}),
+        resp,
+        error: None,
+        techniques: &["credential-mint-session-token"],
+    });
     minted(&k1, &leaked, "GetSessionToken", &id, t, &a);
     let w1 = Who {
         ui: json!({"type": "IAMUser", "principalId": dave.principal, "arn": format!("arn:aws:iam::{a}:user/{LEAK_USER}"), "accountId": a, "accessKeyId": k1, "userName": LEAK_USER,
             "sessionContext": {"attributes": {"creationDate": iso(t), "mfaAuthenticated": "false"}}}),
         account: a.clone(),
     };
-    s.call(Call { who: &w1, at: 440, source: sts, name: "GetCallerIdentity", req: Value::Null, resp: Value::Null, error: None, techniques: &[] });
-    s.call(Call { who: &w1, at: 450, source: "ec2.amazonaws.com", name: "DescribeRegions", req: json!({"regionSet": {}, "allRegions": true}), resp: Value::Null, error: None, techniques: &[] });
-    s.call(Call { who: &w1, at: 460, source: s3, name: "ListBuckets", req: json!({"Host": host}), resp: Value::Null, error: None, techniques: &["collection-s3-read"] });
+    s.call(Call {
+        who: &w1,
+        at: 440,
+        source: sts,
+        name: "GetCallerIdentity",
+        req: Value::Null,
+        resp: Value::Null,
+        error: None,
+        techniques: &[],
+    });
+    s.call(Call {
+        who: &w1,
+        at: 450,
+        source: "ec2.amazonaws.com",
+        name: "DescribeRegions",
+        req: json!({"regionSet": {}, "allRegions": true}),
+        resp: Value::Null,
+        error: None,
+        techniques: &[],
+    });
+    s.call(Call {
+        who: &w1,
+        at: 460,
+        source: s3,
+        name: "ListBuckets",
+        req: json!({"Host": host}),
+        resp: Value::Null,
+        error: None,
+        techniques: &["collection-s3-read"],
+    });
 
     // AssumeRole OpsAdmin → k2.
-    let assume = |role_acct: &str, role: &str, session: &str, key: &str, t: i64, rng: &mut Rng| {
-        json!({"credentials": creds(key, t, rng), "assumedRoleUser": {"assumedRoleId": format!("AROA{}:{session}", token(rng, 17, B32)), "arn": format!("arn:aws:sts::{role_acct}:assumed-role/{role}/{session}")}})
-    };
+    let assume = |role_acct: &str, role: &str, session: &str, key: &str, t: i64, rng: &mut Rng| json!({"credentials": creds(key, t, rng), "assumedRoleUser": {"assumedRoleId": format!("AROA{}:{session}", token(rng, 17, B32)), "arn": format!("arn:aws:sts::{role_acct}:assumed-role/{role}/{session}")}});
     let t_now = s.last + 1;
     let resp = assume(&a, "OpsAdmin", "ops", &k2, t_now, &mut vr);
     let (id, t2) = s.call(Call { who: &user, at: 600, source: sts, name: "AssumeRole", req: json!({"roleArn": format!("arn:aws:iam::{a}:role/OpsAdmin"), "roleSessionName": "ops", "durationSeconds": 3600}), resp, error: None, techniques: &["privilege-escalation-assume-role"] });
     minted(&k2, &leaked, "AssumeRole", &id, t2, &a);
     let w2 = Who { ui: role_ui(&a, "OpsAdmin", "ops", &k2, t2, &mut vr), account: a.clone() };
-    s.call(Call { who: &w2, at: 620, source: "ec2.amazonaws.com", name: "DescribeInstances", req: json!({"instancesSet": {}, "filterSet": {}}), resp: Value::Null, error: None, techniques: &[] });
-    s.call(Call { who: &w2, at: 630, source: iam, name: "ListRoles", req: Value::Null, resp: Value::Null, error: None, techniques: &[] });
+    s.call(Call {
+        who: &w2,
+        at: 620,
+        source: "ec2.amazonaws.com",
+        name: "DescribeInstances",
+        req: json!({"instancesSet": {}, "filterSet": {}}),
+        resp: Value::Null,
+        error: None,
+        techniques: &[],
+    });
+    s.call(Call {
+        who: &w2,
+        at: 630,
+        source: iam,
+        name: "ListRoles",
+        req: Value::Null,
+        resp: Value::Null,
+        error: None,
+        techniques: &[],
+    });
     // Role chaining: k2 assumes DataAccess → k3.
     let t_now = s.last + 1;
     let resp = assume(&a, "DataAccess", "etl", &k3, t_now, &mut vr);
@@ -437,14 +584,41 @@ fn exposed_key(opts: &GenOptions, accounts: &[String], span: Span) -> Planted {
     }
     // Trust-policy backdoor and GuardDuty with the chained-from role.
     s.call(Call { who: &w2, at: 800, source: iam, name: "UpdateAssumeRolePolicy", req: json!({"roleName": "OpsAdmin", "policyDocument": json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::444455556666:root"}, "Action": "sts:AssumeRole"}]}).to_string()}), resp: Value::Null, error: None, techniques: &["persistence-trust-policy-backdoor"] });
-    s.call(Call { who: &w2, at: 820, source: "guardduty.amazonaws.com", name: "ListDetectors", req: Value::Null, resp: json!({"detectorIds": ["12abc34d567e8fa901bc2d34e56789f0"]}), error: None, techniques: &[] });
-    s.call(Call { who: &w2, at: 830, source: "guardduty.amazonaws.com", name: "DeleteDetector", req: json!({"detectorId": "12abc34d567e8fa901bc2d34e56789f0"}), resp: Value::Null, error: None, techniques: &["defense-evasion-guardduty-delete"] });
+    s.call(Call {
+        who: &w2,
+        at: 820,
+        source: "guardduty.amazonaws.com",
+        name: "ListDetectors",
+        req: Value::Null,
+        resp: json!({"detectorIds": ["12abc34d567e8fa901bc2d34e56789f0"]}),
+        error: None,
+        techniques: &[],
+    });
+    s.call(Call {
+        who: &w2,
+        at: 830,
+        source: "guardduty.amazonaws.com",
+        name: "DeleteDetector",
+        req: json!({"detectorId": "12abc34d567e8fa901bc2d34e56789f0"}),
+        resp: Value::Null,
+        error: None,
+        techniques: &["defense-evasion-guardduty-delete"],
+    });
 
     // Cross-account AssumeRole → k4, logged in both accounts.
     let t_now = s.last + 1;
     let resp = assume(&b, "CrossAccountAuditRole", "audit", &k4, t_now, &mut vr);
     let req = json!({"roleArn": format!("arn:aws:iam::{b}:role/CrossAccountAuditRole"), "roleSessionName": "audit", "durationSeconds": 3600});
-    let (caller_id, t4) = s.call(Call { who: &user, at: 900, source: sts, name: "AssumeRole", req: req.clone(), resp: resp.clone(), error: None, techniques: &["lateral-movement-cross-account"] });
+    let (caller_id, t4) = s.call(Call {
+        who: &user,
+        at: 900,
+        source: sts,
+        name: "AssumeRole",
+        req: req.clone(),
+        resp: resp.clone(),
+        error: None,
+        techniques: &["lateral-movement-cross-account"],
+    });
     let shared = uuid(&mut vr);
     let mut target = s.records.last().expect("just pushed").1.clone();
     s.records.last_mut().expect("just pushed").1.shared_event_id = Some(shared.clone());
@@ -452,18 +626,57 @@ fn exposed_key(opts: &GenOptions, accounts: &[String], span: Span) -> Planted {
     target.request_id = Some(uuid(&mut vr));
     target.recipient_account_id = b.clone();
     target.shared_event_id = Some(shared.clone());
-    target.user_identity = json!({"type": "AWSAccount", "principalId": dave.principal, "accountId": a, "accessKeyId": leaked});
-    target.resources = Some(json!([{"accountId": b, "type": "AWS::IAM::Role", "ARN": format!("arn:aws:iam::{b}:role/CrossAccountAuditRole")}]));
+    target.user_identity =
+        json!({"type": "AWSAccount", "principalId": dave.principal, "accountId": a, "accessKeyId": leaked});
+    target.resources = Some(
+        json!([{"accountId": b, "type": "AWS::IAM::Role", "ARN": format!("arn:aws:iam::{b}:role/CrossAccountAuditRole")}]),
+    );
     let target_id = target.event_id.clone();
     s.tag(&["lateral-movement-cross-account"], "AssumeRole", &target_id);
     s.records.push((b.clone(), target, t4));
     minted(&k4, &leaked, "AssumeRole", &caller_id, t4, &b);
     let w4 = Who { ui: role_ui(&b, "CrossAccountAuditRole", "audit", &k4, t4, &mut vr), account: b.clone() };
-    s.call(Call { who: &w4, at: 920, source: sts, name: "GetCallerIdentity", req: Value::Null, resp: Value::Null, error: None, techniques: &[] });
-    s.call(Call { who: &w4, at: 930, source: s3, name: "ListBuckets", req: json!({"Host": host}), resp: Value::Null, error: None, techniques: &["collection-s3-read"] });
-    s.call(Call { who: &w4, at: 940, source: "ec2.amazonaws.com", name: "DescribeInstances", req: json!({"instancesSet": {}, "filterSet": {}}), resp: Value::Null, error: None, techniques: &[] });
+    s.call(Call {
+        who: &w4,
+        at: 920,
+        source: sts,
+        name: "GetCallerIdentity",
+        req: Value::Null,
+        resp: Value::Null,
+        error: None,
+        techniques: &[],
+    });
+    s.call(Call {
+        who: &w4,
+        at: 930,
+        source: s3,
+        name: "ListBuckets",
+        req: json!({"Host": host}),
+        resp: Value::Null,
+        error: None,
+        techniques: &["collection-s3-read"],
+    });
+    s.call(Call {
+        who: &w4,
+        at: 940,
+        source: "ec2.amazonaws.com",
+        name: "DescribeInstances",
+        req: json!({"instancesSet": {}, "filterSet": {}}),
+        resp: Value::Null,
+        error: None,
+        techniques: &[],
+    });
     let bk = format!("finance-reports-{b}");
-    s.call(Call { who: &w4, at: 950, source: s3, name: "GetObject", req: json!({"bucketName": bk, "Host": format!("{bk}.s3.{r0}.amazonaws.com"), "key": "2024/q2/ledger.xlsx"}), resp: Value::Null, error: None, techniques: &["collection-s3-read"] });
+    s.call(Call {
+        who: &w4,
+        at: 950,
+        source: s3,
+        name: "GetObject",
+        req: json!({"bucketName": bk, "Host": format!("{bk}.s3.{r0}.amazonaws.com"), "key": "2024/q2/ledger.xlsx"}),
+        resp: Value::Null,
+        error: None,
+        techniques: &["collection-s3-read"],
+    });
 
     // A denied AssumeRole mints nothing.
     let (denied, _) = s.call(Call { who: &user, at: 1000, source: sts, name: "AssumeRole", req: json!({"roleArn": format!("arn:aws:iam::{a}:role/BreakGlassAdmin"), "roleSessionName": "bg", "durationSeconds": 3600}), resp: Value::Null,
@@ -480,8 +693,26 @@ fn exposed_key(opts: &GenOptions, accounts: &[String], span: Span) -> Planted {
                 "attributes": {"creationDate": iso(t5), "mfaAuthenticated": "false"}}}),
         account: a.clone(),
     };
-    s.call(Call { who: &w5, at: 1120, source: s3, name: "ListBuckets", req: json!({"Host": host}), resp: Value::Null, error: None, techniques: &["collection-s3-read"] });
-    s.call(Call { who: &w5, at: 1130, source: "ec2.amazonaws.com", name: "DescribeInstances", req: json!({"instancesSet": {}, "filterSet": {}}), resp: Value::Null, error: None, techniques: &[] });
+    s.call(Call {
+        who: &w5,
+        at: 1120,
+        source: s3,
+        name: "ListBuckets",
+        req: json!({"Host": host}),
+        resp: Value::Null,
+        error: None,
+        techniques: &["collection-s3-read"],
+    });
+    s.call(Call {
+        who: &w5,
+        at: 1130,
+        source: "ec2.amazonaws.com",
+        name: "DescribeInstances",
+        req: json!({"instancesSet": {}, "filterSet": {}}),
+        resp: Value::Null,
+        error: None,
+        techniques: &[],
+    });
 
     // Persistence: backdoor user, its key, an admin policy, a console password.
     let t_now = s.last + 1;
@@ -489,10 +720,28 @@ fn exposed_key(opts: &GenOptions, accounts: &[String], span: Span) -> Planted {
     let t_now = s.last + 1;
     let (id, t6) = s.call(Call { who: &user, at: 1210, source: iam, name: "CreateAccessKey", req: json!({"userName": backdoor}), resp: json!({"accessKey": {"accessKeyId": k6, "status": "Active", "userName": backdoor, "createDate": aws_date(t_now)}}), error: None, techniques: &["persistence-create-access-key"] });
     minted(&k6, &leaked, "CreateAccessKey", &id, t6, &a);
-    s.call(Call { who: &user, at: 1220, source: iam, name: "AttachUserPolicy", req: json!({"userName": backdoor, "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}), resp: Value::Null, error: None, techniques: &["privilege-escalation-attach-admin-policy"] });
+    s.call(Call {
+        who: &user,
+        at: 1220,
+        source: iam,
+        name: "AttachUserPolicy",
+        req: json!({"userName": backdoor, "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+        resp: Value::Null,
+        error: None,
+        techniques: &["privilege-escalation-attach-admin-policy"],
+    });
     s.call(Call { who: &user, at: 1230, source: iam, name: "CreateLoginProfile", req: json!({"userName": backdoor, "passwordResetRequired": false}), resp: json!({"loginProfile": {"userName": backdoor, "createDate": aws_date(t_now + 20), "passwordResetRequired": false}}), error: None, techniques: &["persistence-login-profile"] });
     // Defense evasion with the leaked key itself.
-    s.call(Call { who: &user, at: 1300, source: "cloudtrail.amazonaws.com", name: "StopLogging", req: json!({"name": format!("arn:aws:cloudtrail:{r0}:{a}:trail/org-trail")}), resp: Value::Null, error: None, techniques: &["defense-evasion-stop-logging"] });
+    s.call(Call {
+        who: &user,
+        at: 1300,
+        source: "cloudtrail.amazonaws.com",
+        name: "StopLogging",
+        req: json!({"name": format!("arn:aws:cloudtrail:{r0}:{a}:trail/org-trail")}),
+        resp: Value::Null,
+        error: None,
+        techniques: &["defense-evasion-stop-logging"],
+    });
 
     // The backdoor key, from the second address and IPv6.
     let w6 = Who {
@@ -500,14 +749,32 @@ fn exposed_key(opts: &GenOptions, accounts: &[String], span: Span) -> Planted {
         account: a.clone(),
     };
     s.ip = ip2.clone();
-    s.call(Call { who: &w6, at: 3600, source: sts, name: "GetCallerIdentity", req: Value::Null, resp: Value::Null, error: None, techniques: &[] });
+    s.call(Call {
+        who: &w6,
+        at: 3600,
+        source: sts,
+        name: "GetCallerIdentity",
+        req: Value::Null,
+        resp: Value::Null,
+        error: None,
+        techniques: &[],
+    });
     s.call(Call { who: &w6, at: 3620, source: "ec2.amazonaws.com", name: "ModifySnapshotAttribute", req: json!({"snapshotId": format!("snap-0{}", token(&mut vr, 16, b"0123456789abcdef")), "createVolumePermission": {"add": {"items": [{"userId": "444455556666"}]}}, "attributeType": "CREATE_VOLUME_PERMISSION"}), resp: json!({"requestId": uuid(&mut vr), "_return": true}), error: None, techniques: &["exfiltration-snapshot-share"] });
     let pb = format!("static-site-{a}");
     s.call(Call { who: &w6, at: 3640, source: s3, name: "PutBucketPolicy", req: json!({"bucketName": pb, "Host": format!("{pb}.s3.{r0}.amazonaws.com"), "policy": json!({"Version": "2012-10-17", "Statement": [{"Sid": "public", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{pb}/*")}]}).to_string()}), resp: Value::Null, error: None, techniques: &["exfiltration-public-bucket-policy"] });
     // GPU instances in a region the account never used.
     s.region = new_region.clone();
     s.agent = PACU_AGENT.to_string();
-    s.call(Call { who: &w6, at: 3700, source: "ec2.amazonaws.com", name: "DescribeRegions", req: json!({"regionSet": {}}), resp: Value::Null, error: None, techniques: &[] });
+    s.call(Call {
+        who: &w6,
+        at: 3700,
+        source: "ec2.amazonaws.com",
+        name: "DescribeRegions",
+        req: json!({"regionSet": {}}),
+        resp: Value::Null,
+        error: None,
+        techniques: &[],
+    });
     s.call(Call { who: &w6, at: 3710, source: "ec2.amazonaws.com", name: "RunInstances", req: json!({"instancesSet": {"items": [{"imageId": "ami-0a1b2c3d4e5f67890", "minCount": 4, "maxCount": 4}]}, "instanceType": "p4d.24xlarge", "blockDeviceMapping": {}, "monitoring": {"enabled": false}}), resp: Value::Null, error: Some(("Server.InsufficientInstanceCapacity", "We currently do not have sufficient p4d.24xlarge capacity in the Availability Zone you requested.")), techniques: &["impact-gpu-run-instances"] });
     let iid = format!("i-0{}", token(&mut vr, 16, b"0123456789abcdef"));
     s.call(Call { who: &w6, at: 3730, source: "ec2.amazonaws.com", name: "RunInstances", req: json!({"instancesSet": {"items": [{"imageId": "ami-0a1b2c3d4e5f67890", "minCount": 2, "maxCount": 2}]}, "instanceType": "g5.12xlarge", "blockDeviceMapping": {}, "monitoring": {"enabled": false}}),
@@ -517,40 +784,161 @@ fn exposed_key(opts: &GenOptions, accounts: &[String], span: Span) -> Planted {
     s.region = r0.clone();
     s.ip = ip6.clone();
     s.agent = ATTACKER_AGENT.to_string();
-    s.call(Call { who: &w6, at: 4000, source: "bedrock.amazonaws.com", name: "PutUseCaseForModelAccess", req: json!({"formData": "<sensitiveDataRemoved>"}), resp: Value::Null, error: None, techniques: &["impact-bedrock-abuse"] });
+    s.call(Call {
+        who: &w6,
+        at: 4000,
+        source: "bedrock.amazonaws.com",
+        name: "PutUseCaseForModelAccess",
+        req: json!({"formData": "<sensitiveDataRemoved>"}),
+        resp: Value::Null,
+        error: None,
+        techniques: &["impact-bedrock-abuse"],
+    });
     for i in 0..8 {
-        s.call(Call { who: &w6, at: 4020 + i * 5, source: "bedrock.amazonaws.com", name: "InvokeModel", req: json!({"modelId": "anthropic.claude-3-sonnet-20240229-v1:0"}), resp: Value::Null, error: None, techniques: &["impact-bedrock-abuse"] });
+        s.call(Call {
+            who: &w6,
+            at: 4020 + i * 5,
+            source: "bedrock.amazonaws.com",
+            name: "InvokeModel",
+            req: json!({"modelId": "anthropic.claude-3-sonnet-20240229-v1:0"}),
+            resp: Value::Null,
+            error: None,
+            techniques: &["impact-bedrock-abuse"],
+        });
     }
-    s.call(Call { who: &w6, at: 4200, source: "ses.amazonaws.com", name: "GetSendQuota", req: Value::Null, resp: Value::Null, error: None, techniques: &["impact-ses-abuse"] });
-    s.call(Call { who: &w6, at: 4210, source: "ses.amazonaws.com", name: "UpdateAccountSendingEnabled", req: json!({"enabled": true}), resp: Value::Null, error: None, techniques: &["impact-ses-abuse"] });
+    s.call(Call {
+        who: &w6,
+        at: 4200,
+        source: "ses.amazonaws.com",
+        name: "GetSendQuota",
+        req: Value::Null,
+        resp: Value::Null,
+        error: None,
+        techniques: &["impact-ses-abuse"],
+    });
+    s.call(Call {
+        who: &w6,
+        at: 4210,
+        source: "ses.amazonaws.com",
+        name: "UpdateAccountSendingEnabled",
+        req: json!({"enabled": true}),
+        resp: Value::Null,
+        error: None,
+        techniques: &["impact-ses-abuse"],
+    });
     // AWS quarantines the leaked user at the end (no access key: not part of the lineage).
     s.ip = "AWS Internal".to_string();
     s.agent = "AWS Internal".to_string();
     let aws = Who { ui: json!({"type": "AWSService", "invokedBy": "iam.amazonaws.com"}), account: a.clone() };
-    s.call(Call { who: &aws, at: 4800, source: iam, name: "AttachUserPolicy", req: json!({"userName": LEAK_USER, "policyArn": "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV2"}), resp: Value::Null, error: None, techniques: &["response-aws-quarantine-policy"] });
+    s.call(Call {
+        who: &aws,
+        at: 4800,
+        source: iam,
+        name: "AttachUserPolicy",
+        req: json!({"userName": LEAK_USER, "policyArn": "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV2"}),
+        resp: Value::Null,
+        error: None,
+        techniques: &["response-aws-quarantine-policy"],
+    });
 
     // VPC flows of the attacker addresses (account A).
     let mut frng = Rng::new(mix(&[opts.seed, 0xf10e]));
     let mut flows = Vec::new();
     let eni = |rng: &mut Rng| format!("eni-0{}", token(rng, 16, b"0123456789abcdef"));
     let ssh_eni = eni(&mut frng);
-    let t_ssh = s.records.iter().find(|r| r.1.event_name == "RunInstances" && r.1.error_code.is_none()).map(|r| r.2).unwrap_or(base) + 120;
+    let t_ssh = s
+        .records
+        .iter()
+        .find(|r| r.1.event_name == "RunInstances" && r.1.error_code.is_none())
+        .map(|r| r.2)
+        .unwrap_or(base)
+        + 120;
     for i in 0..4 {
         let (pk, by) = (20 + frng.below(200), 4_000 + frng.below(60_000));
-        flows.push(Flow { account: a.clone(), region: new_region.clone(), start: t_ssh + i * 60, interface_id: ssh_eni.clone(), src: ip2.clone(), dst: "10.20.1.5".into(), srcport: 40_000 + frng.below(20_000) as u16, dstport: 22, protocol: 6, packets: pk, bytes: by, action: "ACCEPT" });
-        flows.push(Flow { account: a.clone(), region: new_region.clone(), start: t_ssh + i * 60, interface_id: ssh_eni.clone(), src: "10.20.1.5".into(), dst: ip2.clone(), srcport: 22, dstport: 40_000 + frng.below(20_000) as u16, protocol: 6, packets: pk + 3, bytes: by * 3, action: "ACCEPT" });
+        flows.push(Flow {
+            account: a.clone(),
+            region: new_region.clone(),
+            start: t_ssh + i * 60,
+            interface_id: ssh_eni.clone(),
+            src: ip2.clone(),
+            dst: "10.20.1.5".into(),
+            srcport: 40_000 + frng.below(20_000) as u16,
+            dstport: 22,
+            protocol: 6,
+            packets: pk,
+            bytes: by,
+            action: "ACCEPT",
+        });
+        flows.push(Flow {
+            account: a.clone(),
+            region: new_region.clone(),
+            start: t_ssh + i * 60,
+            interface_id: ssh_eni.clone(),
+            src: "10.20.1.5".into(),
+            dst: ip2.clone(),
+            srcport: 22,
+            dstport: 40_000 + frng.below(20_000) as u16,
+            protocol: 6,
+            packets: pk + 3,
+            bytes: by * 3,
+            action: "ACCEPT",
+        });
     }
     let data_eni = eni(&mut frng);
-    let t_exfil = s.records.iter().find(|r| r.1.event_name == "GetObject" && r.1.source_ip_address == ip1).map(|r| r.2).unwrap_or(base);
+    let t_exfil = s
+        .records
+        .iter()
+        .find(|r| r.1.event_name == "GetObject" && r.1.source_ip_address == ip1)
+        .map(|r| r.2)
+        .unwrap_or(base);
     for i in 0..6 {
-        flows.push(Flow { account: a.clone(), region: r0.clone(), start: t_exfil + i * 60, interface_id: data_eni.clone(), src: "10.0.3.17".into(), dst: ip1.clone(), srcport: 443, dstport: 50_000 + i as u16, protocol: 6, packets: 400_000 + frng.below(100_000), bytes: 600_000_000 + frng.below(200_000_000), action: "ACCEPT" });
+        flows.push(Flow {
+            account: a.clone(),
+            region: r0.clone(),
+            start: t_exfil + i * 60,
+            interface_id: data_eni.clone(),
+            src: "10.0.3.17".into(),
+            dst: ip1.clone(),
+            srcport: 443,
+            dstport: 50_000 + i as u16,
+            protocol: 6,
+            packets: 400_000 + frng.below(100_000),
+            bytes: 600_000_000 + frng.below(200_000_000),
+            action: "ACCEPT",
+        });
     }
     let scan_eni = eni(&mut frng);
     for (i, port) in [22u16, 23, 80, 443, 445, 1433, 3306, 3389, 5432, 6379, 8080, 9200].iter().enumerate() {
-        flows.push(Flow { account: a.clone(), region: r1.clone(), start: t_exfil - 600 + i as i64 * 7, interface_id: scan_eni.clone(), src: ip6.clone(), dst: "fd00:a1b2:c3d4:20::15".into(), srcport: 61_000 + i as u16, dstport: *port, protocol: 6, packets: 1, bytes: 74, action: "REJECT" });
+        flows.push(Flow {
+            account: a.clone(),
+            region: r1.clone(),
+            start: t_exfil - 600 + i as i64 * 7,
+            interface_id: scan_eni.clone(),
+            src: ip6.clone(),
+            dst: "fd00:a1b2:c3d4:20::15".into(),
+            srcport: 61_000 + i as u16,
+            dstport: *port,
+            protocol: 6,
+            packets: 1,
+            bytes: 74,
+            action: "REJECT",
+        });
     }
     for (i, port) in [21u16, 25, 110, 135, 139, 5900, 8443, 27017].iter().enumerate() {
-        flows.push(Flow { account: a.clone(), region: r0.clone(), start: base - 300 + i as i64 * 5, interface_id: data_eni.clone(), src: ip1.clone(), dst: "10.0.3.17".into(), srcport: 55_000 + i as u16, dstport: *port, protocol: 6, packets: 1, bytes: 60, action: "REJECT" });
+        flows.push(Flow {
+            account: a.clone(),
+            region: r0.clone(),
+            start: base - 300 + i as i64 * 5,
+            interface_id: data_eni.clone(),
+            src: ip1.clone(),
+            dst: "10.0.3.17".into(),
+            srcport: 55_000 + i as u16,
+            dstport: *port,
+            protocol: 6,
+            packets: 1,
+            bytes: 60,
+            action: "REJECT",
+        });
     }
 
     let leak_time = iso(base);
@@ -559,7 +947,11 @@ fn exposed_key(opts: &GenOptions, accounts: &[String], span: Span) -> Planted {
         .into_iter()
         .map(|(slug, evs)| {
             let names: BTreeSet<String> = evs.iter().map(|e| e.0.clone()).collect();
-            Technique { technique: slug.to_string(), event_names: names.into_iter().collect(), event_ids: evs.into_iter().map(|e| e.1).collect() }
+            Technique {
+                technique: slug.to_string(),
+                event_names: names.into_iter().collect(),
+                event_ids: evs.into_iter().map(|e| e.1).collect(),
+            }
         })
         .collect();
     techniques.sort_by(|x, y| x.technique.cmp(&y.technique));
@@ -581,7 +973,12 @@ fn exposed_key(opts: &GenOptions, accounts: &[String], span: Span) -> Planted {
         leak_time,
         techniques,
         failed_mint_event_ids: vec![denied],
-        cross_account: CrossAccount { shared_event_id: shared, caller_event_id: caller_id, target_event_id: target_id, target_account_id: b.clone() },
+        cross_account: CrossAccount {
+            shared_event_id: shared,
+            caller_event_id: caller_id,
+            target_event_id: target_id,
+            target_account_id: b.clone(),
+        },
         new_region,
         planted_events: s.records.len() as u64,
         vpc: BTreeMap::new(),

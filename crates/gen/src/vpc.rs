@@ -108,11 +108,35 @@ fn noise_flow(rng: &mut Rng, account: &str, region: &str, start: i64, enis: &[St
     let e = rng.below(enis.len() as u64) as usize;
     let own = format!("10.{}.{}.{}", e % 4, (e * 7) % 32, 10 + e % 200);
     let (src, dst, sp, dp, proto) = match rng.below(10) {
-        0..=4 => (own.clone(), format!("10.{}.{}.{}", rng.below(4), rng.below(32), 1 + rng.below(254)), 32_768 + rng.below(28_000) as u16, *rng.pick(&[443u16, 5432, 6379, 8080, 9092, 2049]), 6u8),
-        5 | 6 => (format!("192.0.2.{}", 10 + rng.below(6)), own.clone(), 49_152 + rng.below(16_000) as u16, *rng.pick(&[443u16, 22, 80]), 6),
-        7 => (own.clone(), format!("100.{}.{}.{}", 64 + rng.below(32), rng.below(256), 1 + rng.below(254)), 32_768 + rng.below(28_000) as u16, 443, 6),
+        0..=4 => (
+            own.clone(),
+            format!("10.{}.{}.{}", rng.below(4), rng.below(32), 1 + rng.below(254)),
+            32_768 + rng.below(28_000) as u16,
+            *rng.pick(&[443u16, 5432, 6379, 8080, 9092, 2049]),
+            6u8,
+        ),
+        5 | 6 => (
+            format!("192.0.2.{}", 10 + rng.below(6)),
+            own.clone(),
+            49_152 + rng.below(16_000) as u16,
+            *rng.pick(&[443u16, 22, 80]),
+            6,
+        ),
+        7 => (
+            own.clone(),
+            format!("100.{}.{}.{}", 64 + rng.below(32), rng.below(256), 1 + rng.below(254)),
+            32_768 + rng.below(28_000) as u16,
+            443,
+            6,
+        ),
         8 => (own.clone(), format!("10.{}.0.2", e % 4), 32_768 + rng.below(28_000) as u16, 53, 17),
-        _ => (format!("fd00:a1b2:c3d4:10::{:x}", 1 + rng.below(0xffff)), format!("fd00:a1b2:c3d4:20::{:x}", 1 + e), 49_152 + rng.below(16_000) as u16, 443, 6),
+        _ => (
+            format!("fd00:a1b2:c3d4:10::{:x}", 1 + rng.below(0xffff)),
+            format!("fd00:a1b2:c3d4:20::{:x}", 1 + e),
+            49_152 + rng.below(16_000) as u16,
+            443,
+            6,
+        ),
     };
     let packets = 1 + rng.below(2_000);
     let bytes = packets * (60 + rng.below(1_400));
@@ -208,7 +232,8 @@ fn write_file(
         if roll < 2 {
             let eni = rng.pick(&enis).clone();
             let status = if roll == 0 { "SKIPDATA" } else { "NODATA" };
-            let mut text = format!("{} {account} {eni} - - - - - - - {t} {} - {status}", if v5 { 5 } else { 2 }, t + 60);
+            let mut text =
+                format!("{} {account} {eni} - - - - - - - {t} {} - {status}", if v5 { 5 } else { 2 }, t + 60);
             if v5 {
                 text.push_str(" - - - - - - - - - - -");
             }
@@ -219,11 +244,19 @@ fn write_file(
         let ei = enis.iter().position(|e| *e == f.interface_id).unwrap_or(0) as u64;
         let x = extra(&mut rng, &p.region, mix(&[opts.seed, ei, rs]));
         let end = t + 60;
-        lines.push(Line { start: t, text: format_line(v5, account, &p.region, &f, end, &x), tally: Some((f.src, f.dst, f.packets, f.bytes)) });
+        lines.push(Line {
+            start: t,
+            text: format_line(v5, account, &p.region, &f, end, &x),
+            tally: Some((f.src, f.dst, f.packets, f.bytes)),
+        });
     }
     for f in planted {
         let x = extra(&mut rng, &p.region, mix(&[opts.seed, fnv(&f.interface_id), rs]));
-        lines.push(Line { start: f.start, text: format_line(v5, account, &p.region, f, f.start + 60, &x), tally: Some((f.src.clone(), f.dst.clone(), f.packets, f.bytes)) });
+        lines.push(Line {
+            start: f.start,
+            text: format_line(v5, account, &p.region, f, f.start + 60, &x),
+            tally: Some((f.src.clone(), f.dst.clone(), f.packets, f.bytes)),
+        });
     }
     lines.sort_by_key(|l| l.start);
     let mut body = String::with_capacity(lines.len() * 120 + 300);
@@ -255,5 +288,13 @@ fn write_file(
         tail = hex(&mut file_rng, 8),
     );
     write_gz(&out.join(&rel), body.as_bytes(), opts.gzip_level)?;
-    Ok((VpcFileAnswer { path: rel, lines: lines.len() as u64, text_bytes: body.len() as u64, format: if v5 { 5 } else { 2 } }, totals))
+    Ok((
+        VpcFileAnswer {
+            path: rel,
+            lines: lines.len() as u64,
+            text_bytes: body.len() as u64,
+            format: if v5 { 5 } else { 2 },
+        },
+        totals,
+    ))
 }

@@ -129,7 +129,14 @@ fn answers_match_an_independent_reading() {
         assert!(fields[4].len() == 16 && fields[4].bytes().all(|b| b.is_ascii_alphanumeric()));
         // Records lie within the file's window (delivered 6–10 minutes after its start), or up to
         // 15 minutes earlier (late records).
-        let stamp = format!("{}-{}-{}T{}:{}", &fields[3][..4], &fields[3][4..6], &fields[3][6..8], &fields[3][9..11], &fields[3][11..13]);
+        let stamp = format!(
+            "{}-{}-{}T{}:{}",
+            &fields[3][..4],
+            &fields[3][4..6],
+            &fields[3][6..8],
+            &fields[3][9..11],
+            &fields[3][11..13]
+        );
         for (p, _, r) in recs.iter().filter(|(p, _, _)| *p == f.path) {
             let t = r["eventTime"].as_str().unwrap();
             assert!(t[..16] <= *stamp.as_str(), "{p}: {t} after delivery {stamp}");
@@ -138,7 +145,8 @@ fn answers_match_an_independent_reading() {
     }
     assert_eq!(json_bytes, answers.json_bytes);
     let ratio = json_bytes as f64 / gz_bytes as f64;
-    assert!((7.0..25.0).contains(&ratio), "compression ratio {ratio:.1}");
+    // Small files (~20 records here) compress less than busy ones (8–9× at a few hundred records).
+    assert!((5.0..25.0).contains(&ratio), "compression ratio {ratio:.1}");
 
     // VPC flow logs: header, field counts, line counts, attacker totals.
     assert!(!answers.vpc_files.is_empty());
@@ -215,7 +223,11 @@ fn planted_incident_is_consistent_with_its_records() {
         assert_eq!(r["eventName"], l.minted_by.as_deref().unwrap());
         assert_eq!(r["eventTime"], l.event_time.as_deref().unwrap());
         // A minted key is used only after its mint.
-        let first_use = recs.iter().filter(|(_, _, r)| key_of(r) == Some(l.access_key_id.as_str())).map(|(_, _, r)| r["eventTime"].as_str().unwrap()).min();
+        let first_use = recs
+            .iter()
+            .filter(|(_, _, r)| key_of(r) == Some(l.access_key_id.as_str()))
+            .map(|(_, _, r)| r["eventTime"].as_str().unwrap())
+            .min();
         assert!(first_use.is_some_and(|t| t >= l.event_time.as_deref().unwrap()), "{l:?}");
     }
     let mints: BTreeSet<&str> = inc.lineage.iter().filter_map(|l| l.minted_by.as_deref()).collect();
@@ -235,11 +247,16 @@ fn planted_incident_is_consistent_with_its_records() {
     assert_eq!(t["recipientAccountId"], x.target_account_id.as_str());
     assert_eq!(minted(c), minted(t));
     let k4 = minted(c).unwrap();
-    let k4_accounts: BTreeSet<&str> = recs.iter().filter(|(_, _, r)| key_of(r) == Some(k4)).map(|(_, _, r)| r["recipientAccountId"].as_str().unwrap()).collect();
+    let k4_accounts: BTreeSet<&str> = recs
+        .iter()
+        .filter(|(_, _, r)| key_of(r) == Some(k4))
+        .map(|(_, _, r)| r["recipientAccountId"].as_str().unwrap())
+        .collect();
     assert_eq!(k4_accounts, BTreeSet::from([x.target_account_id.as_str()]));
 
     // Counts over every record of the lineage (noise of the leaked key's owner included).
-    let mine: Vec<&Value> = recs.iter().map(|(_, _, r)| r).filter(|r| key_of(r).is_some_and(|k| lineage.contains(k))).collect();
+    let mine: Vec<&Value> =
+        recs.iter().map(|(_, _, r)| r).filter(|r| key_of(r).is_some_and(|k| lineage.contains(k))).collect();
     assert_eq!(inc.total_events, mine.len() as u64);
     let mut per_key: BTreeMap<String, u64> = BTreeMap::new();
     let mut names: BTreeMap<String, u64> = BTreeMap::new();
@@ -260,21 +277,47 @@ fn planted_incident_is_consistent_with_its_records() {
 
     // Techniques name real events.
     let slugs: BTreeSet<&str> = inc.techniques.iter().map(|t| t.technique.as_str()).collect();
-    for s in ["recon-get-caller-identity", "discovery-permission-probing", "persistence-create-user", "defense-evasion-stop-logging", "defense-evasion-guardduty-delete", "exfiltration-snapshot-share", "exfiltration-public-bucket-policy", "impact-gpu-run-instances", "impact-bedrock-abuse", "impact-ses-abuse", "tooling-offensive-user-agent", "discovery-new-region", "persistence-trust-policy-backdoor", "response-aws-quarantine-policy"] {
+    for s in [
+        "recon-get-caller-identity",
+        "discovery-permission-probing",
+        "persistence-create-user",
+        "defense-evasion-stop-logging",
+        "defense-evasion-guardduty-delete",
+        "exfiltration-snapshot-share",
+        "exfiltration-public-bucket-policy",
+        "impact-gpu-run-instances",
+        "impact-bedrock-abuse",
+        "impact-ses-abuse",
+        "tooling-offensive-user-agent",
+        "discovery-new-region",
+        "persistence-trust-policy-backdoor",
+        "response-aws-quarantine-policy",
+    ] {
         assert!(slugs.contains(s), "technique {s}");
     }
     for t in &inc.techniques {
-        let names: BTreeSet<String> = t.event_ids.iter().map(|id| by_id[id.as_str()]["eventName"].as_str().unwrap().to_string()).collect();
+        let names: BTreeSet<String> =
+            t.event_ids.iter().map(|id| by_id[id.as_str()]["eventName"].as_str().unwrap().to_string()).collect();
         assert_eq!(names.into_iter().collect::<Vec<_>>(), t.event_names, "{}", t.technique);
     }
-    let region_files = answers.files.iter().filter(|f| f.path.contains(&format!("/CloudTrail/{}/", inc.new_region))).count();
+    let region_files =
+        answers.files.iter().filter(|f| f.path.contains(&format!("/CloudTrail/{}/", inc.new_region))).count();
     assert!(region_files > 0 && !answers.regions.contains(&inc.new_region));
 }
 
 /// Event names that only the planted incident makes.
 const ALARMING: [&str; 12] = [
-    "StopLogging", "DeleteTrail", "DeleteDetector", "ModifySnapshotAttribute", "PutBucketPolicy", "AttachUserPolicy",
-    "GetFederationToken", "CreateLoginProfile", "UpdateAssumeRolePolicy", "PutUseCaseForModelAccess", "UpdateAccountSendingEnabled",
+    "StopLogging",
+    "DeleteTrail",
+    "DeleteDetector",
+    "ModifySnapshotAttribute",
+    "PutBucketPolicy",
+    "AttachUserPolicy",
+    "GetFederationToken",
+    "CreateLoginProfile",
+    "UpdateAssumeRolePolicy",
+    "PutUseCaseForModelAccess",
+    "UpdateAccountSendingEnabled",
     "RequestServiceQuotaIncrease",
 ];
 
@@ -296,8 +339,9 @@ fn noise_is_the_same_without_the_incident_and_benign() {
     for f in &a.files {
         let mut kept = Vec::new();
         for (_, _, r) in with_recs.iter().filter(|(p, _, _)| *p == f.path) {
-            let planted_rec = r["sourceIPAddress"].as_str().is_some_and(|ip| a.incidents[0].attacker_ips.iter().any(|x| x == ip))
-                || planted.contains(r["eventID"].as_str().unwrap());
+            let planted_rec =
+                r["sourceIPAddress"].as_str().is_some_and(|ip| a.incidents[0].attacker_ips.iter().any(|x| x == ip))
+                    || planted.contains(r["eventID"].as_str().unwrap());
             if planted_rec {
                 removed += 1;
             } else {
@@ -317,7 +361,9 @@ fn noise_is_the_same_without_the_incident_and_benign() {
     // Noise alone: no attacker addresses or ranges, no alarming calls, no offensive tools, no root API calls.
     for f in &b.files {
         let text = String::from_utf8(gunzip(&without.path().join(&f.path))).unwrap();
-        for bad in ["203.0.113.", "198.51.100.", "2001:db8:", "Pacu", "kali", "AdministratorAccess", "\"Principal\":\"*\""] {
+        for bad in
+            ["203.0.113.", "198.51.100.", "2001:db8:", "Pacu", "kali", "AdministratorAccess", "\"Principal\":\"*\""]
+        {
             assert!(!text.contains(bad), "{bad} in noise file {}", f.path);
         }
         let doc: Value = serde_json::from_str(&text).unwrap();
