@@ -154,7 +154,7 @@ fn profile_admits(p: Profile, e: &EventType) -> bool {
                     | "autoscaling"
             ) || (svc == "iam" && (e.read_only || e.name == "PassRole"))
         }
-        Profile::Reader => e.read_only && !minting && svc != "sts" || e.name == "GetCallerIdentity",
+        Profile::Reader => (e.read_only && !minting && svc != "sts") || e.name == "GetCallerIdentity",
         Profile::Data => {
             matches!(
                 svc,
@@ -277,7 +277,7 @@ pub(crate) const CONSOLE_AGENTS: &[&str] = &[
 
 /// Error codes noise calls fail with, by event source (a few % of calls fail).
 pub(crate) fn error_for(source: &str, name: &str, roll: u64) -> (&'static str, &'static str) {
-    if roll % 5 == 0 {
+    if roll.is_multiple_of(5) {
         return ("ThrottlingException", "Rate exceeded");
     }
     match source {

@@ -255,7 +255,14 @@ pub(crate) fn token(rng: &mut Rng, n: usize, alphabet: &[u8]) -> String {
 /// A random UUID-shaped ID (lowercase hex, 8-4-4-4-12).
 pub(crate) fn uuid(rng: &mut Rng) -> String {
     let (a, b) = (rng.next_u64(), rng.next_u64());
-    format!("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", a >> 32, (a >> 16) & 0xffff, a & 0xffff, b >> 48, b & 0xffff_ffff_ffff)
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xffff,
+        b >> 48,
+        b & 0xffff_ffff_ffff
+    )
 }
 
 /// Days since the epoch → (y, m, d).
@@ -397,15 +404,15 @@ impl KeyStats {
     }
     fn merge(&mut self, o: KeyStats) {
         self.events += o.events;
-        if let Some(f) = o.first {
-            if self.first.as_deref().is_none_or(|x| f.as_str() < x) {
-                self.first = Some(f);
-            }
+        if let Some(f) = o.first
+            && self.first.as_deref().is_none_or(|x| f.as_str() < x)
+        {
+            self.first = Some(f);
         }
-        if let Some(l) = o.last {
-            if self.last.as_deref().is_none_or(|x| l.as_str() > x) {
-                self.last = Some(l);
-            }
+        if let Some(l) = o.last
+            && self.last.as_deref().is_none_or(|x| l.as_str() > x)
+        {
+            self.last = Some(l);
         }
         self.ips.extend(o.ips);
         for (k, v) in o.names {

@@ -330,7 +330,8 @@ fn request_parameters(e: &EventType, ctx: &Ctx, id: &Identity, rng: &mut Rng) ->
         }
         "CreateAccessKey" => {
             // Key rotation: users rotate their own key; admins rotate the CI user's.
-            let user = if matches!(id.kind, Kind::KeyUser | Kind::ConsoleUser) { id.name.as_str() } else { "ci-deploy" };
+            let user =
+                if matches!(id.kind, Kind::KeyUser | Kind::ConsoleUser) { id.name.as_str() } else { "ci-deploy" };
             json!({"userName": user})
         }
         "GetSecretValue" | "DescribeSecret" | "PutSecretValue" | "RotateSecret" => {
@@ -473,7 +474,7 @@ pub(crate) fn console_login(ctx: &Ctx, id: Option<&Identity>, t: i64, rng: &mut 
 pub(crate) fn api_call(ctx: &Ctx, id: &Identity, t: i64, rng: &mut Rng) -> Rec {
     let table = catalog::table(id.profile);
     let mut e = *table.pick(rng.below(table.total()));
-    if id.quiet && !(e.read_only) {
+    if id.quiet && !e.read_only {
         e = *catalog::table(Profile::Reader).pick(rng.below(catalog::table(Profile::Reader).total()));
     }
     let acct = ctx.account;

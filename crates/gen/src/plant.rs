@@ -327,7 +327,7 @@ fn exposed_key(opts: &GenOptions, accounts: &[String], span: Span) -> Planted {
     let b = crate::account_ids(2)[1].clone();
     let a_num: u64 = a.parse().unwrap_or(0);
     let b_num: u64 = b.parse().unwrap_or(0);
-    let mut krng = Rng::new(mix(&[opts.seed, 0xe4b0_5ed]));
+    let mut krng = Rng::new(mix(&[opts.seed, 0x0e4b_05ed]));
     // Values inside request and response objects.
     let mut vr = Rng::new(mix(&[opts.seed, 0x7a1]));
     let ids = noise::identities(opts.seed, &a);

@@ -46,7 +46,6 @@ fn hex(rng: &mut Rng, n: usize) -> String {
     token(rng, n, b"0123456789abcdef")
 }
 
-#[allow(clippy::too_many_arguments)]
 fn format_line(v5: bool, account: &str, region: &str, f: &Flow, end: i64, extra: &Extra) -> String {
     let mut s = String::with_capacity(200);
     let _ = write!(
@@ -97,7 +96,7 @@ fn extra(rng: &mut Rng, region: &str, eni_index: u64) -> Extra {
     Extra {
         vpc: format!("vpc-0{}", hex(&mut er, 16)),
         subnet: format!("subnet-0{}", hex(&mut er, 16)),
-        instance: if eni_index % 5 == 0 { "-".into() } else { format!("i-0{}", hex(&mut er, 16)) },
+        instance: if eni_index.is_multiple_of(5) { "-".into() } else { format!("i-0{}", hex(&mut er, 16)) },
         tcp_flags: *rng.pick(&[2u8, 3, 18, 19, 1]),
         az: format!("{}-az{}", region.split('-').map(|p| &p[..p.len().min(2)]).collect::<String>(), 1 + er.below(3)),
         path: *rng.pick(&[1u8, 1, 1, 2, 8]),
