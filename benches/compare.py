@@ -38,6 +38,7 @@ import io
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -152,8 +153,18 @@ def canonical(name, case, out):
         v = json.loads(line)
         if isinstance(v, dict):  # trailsift jsonl
             v = [v[c] for c in COLUMNS[case]]
-        rows.append(tuple("" if x is None else str(x) for x in v))
+        rows.append(tuple(norm_time("" if x is None else str(x)) for x in v))
     return sorted(rows)
+
+
+# read_json_auto detects eventTime as a timestamp and prints it as '2024-07-31 00:01:50+00:00'.
+AUTO_TIME = re.compile(r"^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(\+00(:00)?)?$")
+
+
+def norm_time(x):
+    """CloudTrail's eventTime text for a timestamp a peer printed its own way."""
+    m = AUTO_TIME.match(x)
+    return f"{m.group(1)}T{m.group(2)}Z" if m else x
 
 
 def machine():
