@@ -91,7 +91,7 @@ def main():
         f"Machine: {machine()}. Binary: `{args.bin}`, `--threads {args.threads}`. {args.runs} runs of each, "
         "interleaved; medians; seconds (MB/s of JSON) and peak RSS in MiB.",
         "",
-        "| size | files | records | JSON GB | gzip MB | gen s (MB/s) | gen RSS | ingest s (MB/s) | ingest RSS "
+        "| size | files | records | JSON MB | gzip MB | gen s (MB/s) | gen RSS | ingest s (MB/s) | ingest RSS "
         "| key raw s (MB/s) | key raw RSS | key store s | key store RSS |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -99,7 +99,7 @@ def main():
         mb = r["json_bytes"] / 1e6
         cell = lambda s: f"{s:.2f} ({mb / s:.0f})"
         lines.append(
-            f"| {r['size']} | {r['files']:,} | {r['records']:,} | {r['json_bytes'] / 1e9:.2f} | {r['gz_bytes'] / 1e6:.0f} "
+            f"| {r['size']} | {r['files']:,} | {r['records']:,} | {r['json_bytes'] / 1e6:.0f} | {r['gz_bytes'] / 1e6:.0f} "
             f"| {cell(r['gen'][0])} | {r['gen'][1]:.0f} | {cell(r['ingest'][0])} | {r['ingest'][1]:.0f} "
             f"| {cell(r['key (raw)'][0])} | {r['key (raw)'][1]:.0f} | {r['key (store)'][0]:.3f} | {r['key (store)'][1]:.0f} |")
     text = "\n".join(lines) + "\n"
