@@ -3,25 +3,42 @@
 
 Usage:
     cargo build --release --bin trailsift --example inflate_floor
-    python3 benches/compare.py [--records 2000000] [--runs 5] [--corpus DIR] \\
-        [--bin target/release/trailsift] [--floor target/release/examples/inflate_floor]
+    python3 benches/compare.py [--size 2GB | --records N] [--runs 5] [--corpus DIR] \\
+        [--bin target/release/trailsift] [--floor target/release/examples/inflate_floor] \\
+        [--peers chdb,duckdb,duckdb-auto] [--append benches/RESULTS.md]
 
-Generates a corpus with `trailsift gen` (unless --corpus names an existing one), then runs
-each command --runs times, interleaved (one run of each in turn, so that machine noise hits
-all of them alike), and prints the median wall time, MB/s of uncompressed JSON, the ratio to
-the in-process floor (inflate every file with flate2 and memmem for the key, examples/
-inflate_floor.rs), the ratio to trailsift on raw evidence, and the peak RSS of each process
-(from wait4). Embedded ClickHouse (chdb, JSONEachRow with an explicit schema) and DuckDB
-(read_json with an explicit columns struct, and read_json_auto as most users type it) run the
-same three questions when their Python packages are installed (`pip install duckdb chdb`):
-(key) all events of one access key, (count) events by eventname, (perkey) per-key counts with
-distinct IPs and first/last time. Every engine must return the same number of rows per
-question before anything is timed.
+Generates a corpus with `trailsift gen --no-vpc` into a temporary folder (unless --corpus names
+an existing one; pass --plant to plant the exposed-key incident too), then runs each command
+--runs times, interleaved (one run of each in turn, so that machine noise hits all of them
+alike), and prints a markdown table: median wall time, MB/s of uncompressed JSON, the ratio to
+the in-process floor (inflate every file and memmem for the key: examples/inflate_floor.rs),
+the ratio to trailsift on raw evidence, and the peak RSS of each process (wait4's ru_maxrss of
+that child alone).
+
+What runs:
+  * the floors: `gzip -dc` in 2 processes; in-process inflate + memmem (flate2, libdeflate);
+  * ingest: `trailsift ingest` (raw evidence -> Parquet store) beside DuckDB's
+    `COPY (… read_json …) TO '….parquet'` with an explicit schema of the same columns;
+  * three questions, on raw evidence with trailsift, chdb and DuckDB, and on trailsift's store:
+    (key) all events of one access key, (count) events by eventname, (perkey) per-key count,
+    distinct IPs, first and last time.
+Peers run when their Python packages are installed (`pip install duckdb chdb`): chdb reads
+JSONEachRow with an explicit schema and ARRAY JOINs Records; DuckDB reads with `read_json`
+and an explicit `columns` struct (the fastest correct formulation we know), and `duckdb-auto`
+with `read_json_auto` as most users type it (key question only).
+
+Before anything is timed, every engine's answer to every question is compared, row by row
+(canonicalised as text), with every other engine's and with the generator's answers.json
+(count and per-key row counts, key-lookup rows): the script stops if any differs.
 """
 
 import argparse
+import csv
+import io
 import json
 import os
+import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -31,7 +48,7 @@ import time
 
 
 def run(cmd, stdout=subprocess.DEVNULL, shell=False):
-    """Runs a command; returns (seconds, peak RSS in MiB, stdout bytes or None)."""
+    """Runs a command; returns (seconds, peak RSS in MiB of that child, stdout bytes or None)."""
     start = time.perf_counter()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE if stdout is None else stdout, stderr=subprocess.PIPE, shell=shell)
     out = p.stdout.read() if stdout is None else None
@@ -52,9 +69,22 @@ CH_SETTINGS = ("SETTINGS max_threads={threads}, input_format_skip_unknown_fields
                "input_format_json_defaults_for_missing_elements_in_named_tuple=1")
 DUCK_COLUMNS = ("{Records: 'STRUCT(eventTime VARCHAR, eventName VARCHAR, sourceIPAddress VARCHAR, "
                 "userIdentity STRUCT(accessKeyId VARCHAR))[]'}")
+# Every column trailsift's store holds, typed as the store types them (nested objects as JSON text).
+DUCK_ALL_COLUMNS = ("{Records: 'STRUCT(eventVersion VARCHAR, userIdentity STRUCT(type VARCHAR, principalId VARCHAR, "
+                    "arn VARCHAR, accountId VARCHAR, invokedBy VARCHAR, accessKeyId VARCHAR, userName VARCHAR, "
+                    "sessionContext JSON), eventTime VARCHAR, eventSource VARCHAR, eventName VARCHAR, awsRegion VARCHAR, "
+                    "sourceIPAddress VARCHAR, userAgent VARCHAR, errorCode VARCHAR, errorMessage VARCHAR, "
+                    "requestParameters JSON, responseElements JSON, additionalEventData JSON, requestID VARCHAR, "
+                    "eventID VARCHAR, readOnly BOOLEAN, resources JSON, eventType VARCHAR, apiVersion VARCHAR, "
+                    "managementEvent BOOLEAN, recipientAccountId VARCHAR, sharedEventID VARCHAR, vpcEndpointId VARCHAR, "
+                    "eventCategory VARCHAR, tlsDetails JSON, sessionCredentialFromConsole VARCHAR)[]'}")
+MAX_OBJ = 256 * 1024 * 1024  # CloudTrail files are one JSON object each; DuckDB needs the cap raised.
+
+# Column order of each question's answer (trailsift prints JSON objects; peers print rows).
+COLUMNS = {"key": ["eventtime", "eventname"], "count": ["eventname", "n"], "perkey": ["k", "n", "ips", "first", "last"]}
 
 
-def peer_sql(engine, case, corpus, key, threads):
+def peer_sql(engine, case, corpus, key, threads, out=None):
     """The SQL a peer runs for a case (the fastest formulation we know for each)."""
     g = os.path.join(corpus, CT_GLOB)
     if engine == "chdb":
@@ -68,11 +98,15 @@ def peer_sql(engine, case, corpus, key, threads):
                        f"WHERE r.userIdentity.accessKeyId IS NOT NULL GROUP BY 1 {tail}"),
         }[case]
     if engine in ("duckdb", "duckdb-auto"):
+        if case == "ingest":
+            return (f"COPY (SELECT unnest(r) FROM (SELECT unnest(Records) AS r FROM read_json('{g}', "
+                    f"format='unstructured', records=true, maximum_object_size={MAX_OBJ}, columns={DUCK_ALL_COLUMNS}))) "
+                    f"TO '{out}' (FORMAT parquet, COMPRESSION zstd)")
         if engine == "duckdb":
             src = (f"(SELECT unnest(Records) AS r FROM read_json('{g}', format='unstructured', records=true, "
-                   f"columns={DUCK_COLUMNS}))")
+                   f"maximum_object_size={MAX_OBJ}, columns={DUCK_COLUMNS}))")
         else:
-            src = f"(SELECT unnest(Records) AS r FROM read_json_auto('{g}'))"
+            src = f"(SELECT unnest(Records) AS r FROM read_json_auto('{g}', maximum_object_size={MAX_OBJ}))"
         return {
             "key": f"SELECT r.eventTime, r.eventName FROM {src} WHERE r.userIdentity.accessKeyId = '{key}'",
             "count": f"SELECT r.eventName AS eventname, count(*) AS n FROM {src} GROUP BY 1",
@@ -83,18 +117,22 @@ def peer_sql(engine, case, corpus, key, threads):
     raise ValueError(engine)
 
 
-def run_peer(engine, case, corpus, key, threads):
-    """Runs one peer query in this process and prints the number of result rows."""
-    sql = peer_sql(engine, case, corpus, key, threads)
+def run_peer(engine, case, corpus, key, threads, out):
+    """Runs one peer query in this process and prints its rows as JSON lines (lists of text)."""
+    sql = peer_sql(engine, case, corpus, key, threads, out)
     if engine == "chdb":
         import chdb
-        rows = chdb.query(sql, "CSV").bytes().splitlines()
-        print(len(rows))
+        rows = list(csv.reader(io.StringIO(chdb.query(sql, "CSV").bytes().decode())))
     else:
         import duckdb
         con = duckdb.connect()
         con.execute(f"SET threads={threads}")
-        print(len(con.execute(sql).fetchall()))
+        con.execute("SET preserve_insertion_order=false")
+        rows = con.execute(sql).fetchall()
+        if case == "ingest":
+            rows = con.execute(f"SELECT count(*) FROM '{out}'").fetchall()
+    for r in rows:
+        print(json.dumps([str(v) for v in r]))
 
 
 TS_SQL = {
@@ -106,46 +144,101 @@ TS_SQL = {
 }
 
 
+def canonical(name, case, out):
+    """An engine's answer as a sorted list of text rows."""
+    rows = []
+    for line in out.decode().splitlines():
+        if not line.strip():
+            continue
+        v = json.loads(line)
+        if isinstance(v, dict):  # trailsift jsonl
+            v = [v[c] for c in COLUMNS[case]]
+        rows.append(tuple(norm_time("" if x is None else str(x)) for x in v))
+    return sorted(rows)
+
+
+# read_json_auto detects eventTime as a timestamp and prints it as '2024-07-31 00:01:50+00:00'.
+AUTO_TIME = re.compile(r"^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(\+00(:00)?)?$")
+
+
+def norm_time(x):
+    """CloudTrail's eventTime text for a timestamp a peer printed its own way."""
+    m = AUTO_TIME.match(x)
+    return f"{m.group(1)}T{m.group(2)}Z" if m else x
+
+
+def machine():
+    """CPU model and core count, for the results table."""
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
+
+
+def commit():
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              cwd=os.path.dirname(os.path.abspath(__file__))).stdout.strip() or "unknown"
+    except OSError:
+        return "unknown"
+
+
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--records", type=int, default=2_000_000)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--size", default="1GB", help="uncompressed JSON to generate (trailsift gen --size)")
+    ap.add_argument("--records", type=int, help="generate this many records instead of --size")
+    ap.add_argument("--plant", action="store_true", help="plant the exposed-key incident in the corpus")
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--corpus")
+    ap.add_argument("--corpus", help="an existing archive made by `trailsift gen` (has answers.json)")
+    ap.add_argument("--workdir", help="where to put the corpus and stores (default: a new temporary folder)")
     ap.add_argument("--bin", default="target/release/trailsift")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--floor", default="target/debug/examples/inflate_floor",
-                    help="the inflate_floor example binary (cargo build --example inflate_floor)")
+    ap.add_argument("--floor", default="target/release/examples/inflate_floor",
+                    help="the inflate_floor example binary (cargo build --release --example inflate_floor)")
     ap.add_argument("--peers", default="chdb,duckdb,duckdb-auto")
+    ap.add_argument("--append", help="also append the results to this markdown file (e.g. benches/RESULTS.md)")
     ap.add_argument("--peer", help=argparse.SUPPRESS)
     ap.add_argument("--case", help=argparse.SUPPRESS)
     ap.add_argument("--key", help=argparse.SUPPRESS)
+    ap.add_argument("--out", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.peer:
-        run_peer(args.peer, args.case, args.corpus, args.key, args.threads)
+        run_peer(args.peer, args.case, args.corpus, args.key, args.threads, args.out)
         return
 
-    work = tempfile.mkdtemp(prefix="trailsift-bench-")
+    work = tempfile.mkdtemp(prefix="trailsift-bench-", dir=args.workdir)
     corpus = args.corpus or os.path.join(work, "corpus")
     if not args.corpus:
-        subprocess.run([args.bin, "gen", "--out", corpus, "--records", str(args.records),
-                        "--files-per-region", str(max(1, args.records // 400))], check=True)
+        amount = ["--records", str(args.records)] if args.records else ["--size", args.size]
+        plant = ["--plant", "exposed-key"] if args.plant else []
+        subprocess.run([args.bin, "gen", "--out", corpus, "--no-vpc"] + amount + plant, check=True)
     answers = json.load(open(os.path.join(corpus, "answers.json")))
     json_bytes = answers["json_bytes"]
     key = max(answers["records_by_key"], key=answers["records_by_key"].get)
     files = [os.path.join(corpus, f["path"]) for f in answers["files"]]
+    gz_bytes = sum(os.path.getsize(f) for f in files)
     listing = os.path.join(work, "files.txt")
     with open(listing, "w") as fh:
         fh.write("\n".join(files) + "\n")
     store = os.path.join(work, "store")
+    duck_parquet = os.path.join(work, "duck.parquet")
 
     t = ["--threads", str(args.threads), "-q"]
     cases = {
         "gzip -dc (2 processes)": (f"xargs -a {listing} -P 2 -n 64 gzip -dc > /dev/null", True),
-        "floor: in-process inflate + memmem": ([args.floor, corpus, key, str(args.threads)], False),
-        "floor, libdeflate where it can": ([args.floor, corpus, key, str(args.threads), "best"], False),
-        "trailsift ingest": ([args.bin, "ingest", corpus, "--out", store, "-C"] + t, False),
     }
-    subprocess.run(cases["trailsift ingest"][0], check=True)
+    if os.path.exists(args.floor):
+        cases["floor: in-process inflate + memmem"] = ([args.floor, corpus, key, str(args.threads)], False)
+        cases["floor, libdeflate where it can"] = ([args.floor, corpus, key, str(args.threads), "best"], False)
+    else:
+        print(f"(skipping the in-process floor: build {args.floor})", file=sys.stderr)
+    cases["(ingest) trailsift ingest"] = ([args.bin, "ingest", corpus, "--out", store, "-C"] + t, False)
     peers = [p for p in args.peers.split(",") if p]
     available = []
     for p in peers:
@@ -154,6 +247,11 @@ def main():
             available.append(p)
         else:
             print(f"(skipping {p}: pip install {mod})", file=sys.stderr)
+    peer = lambda p, case: ([sys.executable, __file__, "--peer", p, "--case", case, "--corpus", corpus, "--key", key,
+                             "--threads", str(args.threads), "--out", duck_parquet], False)
+    if "duckdb" in available:
+        cases["(ingest) duckdb COPY TO parquet"] = peer("duckdb", "ingest")
+    subprocess.run(cases["(ingest) trailsift ingest"][0], check=True)
     for case in ("key", "count", "perkey"):
         sql = TS_SQL[case].format(key=key)
         cases[f"({case}) trailsift raw"] = ([args.bin, "query", corpus, "--format", "jsonl", "--sql", sql] + t, False)
@@ -161,17 +259,34 @@ def main():
         for p in available:
             if p == "duckdb-auto" and case != "key":
                 continue
-            cases[f"({case}) {p}"] = ([sys.executable, __file__, "--peer", p, "--case", case, "--corpus", corpus,
-                                       "--key", key, "--threads", str(args.threads)], False)
-    # Answers first: every engine must return the same number of rows for a case.
+            cases[f"({case}) {p}"] = peer(p, case)
+
+    # Answers first: every engine must give the same rows, and agree with the generator.
+    expect = {
+        "key": answers["records_by_key"][key],
+        "count": sorted((k, str(v)) for k, v in answers["records_by_event"].items()),
+        "perkey": sorted((k, str(v)) for k, v in answers["records_by_key"].items()),
+    }
     for case in ("key", "count", "perkey"):
-        counts = {}
+        got = {}
         for name, (cmd, shell) in cases.items():
             if name.startswith(f"({case})"):
                 _, _, out = run(cmd, stdout=None, shell=shell)
-                counts[name] = int(out.strip()) if "trailsift" not in name else len(out.splitlines())
-        if len(set(counts.values())) != 1:
-            sys.exit(f"engines disagree on {case}: {counts}")
+                got[name] = canonical(name, case, out)
+        first = next(iter(got.values()))
+        for name, rows in got.items():
+            if rows != first:
+                sys.exit(f"engines disagree on ({case}): {name} differs from {next(iter(got))}\n"
+                         f"  {rows[:5]}\n  {first[:5]}")
+        if case == "key" and len(first) != expect["key"]:
+            sys.exit(f"(key) returned {len(first)} rows; answers.json says {expect['key']}")
+        if case in ("count", "perkey") and sorted(r[:2] for r in first) != expect[case]:
+            sys.exit(f"({case}) differs from answers.json")
+    if "(ingest) duckdb COPY TO parquet" in cases:
+        _, _, out = run(cases["(ingest) duckdb COPY TO parquet"][0], stdout=None)
+        if int(json.loads(out.decode().splitlines()[-1])[0]) != answers["total_records"]:
+            sys.exit("DuckDB's parquet holds a different number of records than answers.json")
+
     times = {name: [] for name in cases}
     rss = {name: 0.0 for name in cases}
     for _ in range(args.runs):
@@ -180,17 +295,34 @@ def main():
             times[name].append(secs)
             rss[name] = max(rss[name], peak)
 
-    floor = statistics.median(times["floor: in-process inflate + memmem"])
-    print(f"corpus: {len(files)} files, {answers['total_records']} records, {json_bytes / 1e9:.2f} GB JSON; "
-          f"{args.runs} runs, medians; machine: {os.cpu_count()} cores")
-    print("| command | median s | MB/s JSON | × floor | × trailsift raw | peak RSS MiB |")
-    print("|---|---|---|---|---|---|")
+    floor_name = "floor: in-process inflate + memmem"
+    floor = statistics.median(times[floor_name]) if floor_name in times else None
+    lines = [
+        f"### {time.strftime('%Y-%m-%d')} — commit {commit()}",
+        "",
+        f"Machine: {machine()}. Binary: `{args.bin}`, `--threads {args.threads}`; peers limited to "
+        f"{args.threads} threads.",
+        f"Corpus: {len(files)} files, {answers['total_records']:,} records, {json_bytes / 1e9:.2f} GB JSON "
+        f"({gz_bytes / 1e6:.0f} MB gzip, {json_bytes / max(gz_bytes, 1):.1f}×), seed {answers['seed']}; "
+        f"key {key} ({answers['records_by_key'][key]:,} events). {args.runs} runs of each, interleaved; medians. "
+        "All engines returned the same rows, matching answers.json.",
+        "",
+        "| command | median s | MB/s JSON | × floor | × trailsift | peak RSS MiB |",
+        "|---|---|---|---|---|---|",
+    ]
     for name in cases:
         m = statistics.median(times[name])
         case = name[1:name.index(")")] if name.startswith("(") else None
-        ref = statistics.median(times[f"({case}) trailsift raw"]) if case else None
+        ref_name = "(ingest) trailsift ingest" if case == "ingest" else f"({case}) trailsift raw"
+        ref = statistics.median(times[ref_name]) if case else None
         vs = f"{m / ref:.2f}" if ref else ""
-        print(f"| {name} | {m:.3f} | {json_bytes / 1e6 / m:.0f} | {m / floor:.2f} | {vs} | {rss[name]:.0f} |")
+        fl = f"{m / floor:.2f}" if floor else ""
+        lines.append(f"| {name} | {m:.3f} | {json_bytes / 1e6 / m:.0f} | {fl} | {vs} | {rss[name]:.0f} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.append:
+        with open(args.append, "a") as fh:
+            fh.write("\n" + text)
     shutil.rmtree(work, ignore_errors=True)
 
 

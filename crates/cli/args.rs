@@ -13,7 +13,7 @@ Examples:
   trailsift shell evidence/
   trailsift key evidence/ AKIAIOSFODNN7EXAMPLE -o report.html
   trailsift schema --ddl athena s3://bucket/trailsift-store
-  trailsift gen --out demo/ --records 20000
+  trailsift gen --out corpus/ --size 1GiB --plant exposed-key
 
 Exit codes: 0 clean; 2 finished, but some evidence could not be read (named on stderr); 1 failed.";
 
@@ -189,19 +189,41 @@ pub struct GenArgs {
     /// Directory to write the archive into (must not exist or be empty).
     #[arg(short, long)]
     pub out: PathBuf,
-    /// Records to generate.
-    #[arg(long, default_value_t = 20_000)]
-    pub records: u64,
+    /// Uncompressed CloudTrail JSON to write, e.g. 100MB, 1GiB, 10GiB (instead of --records).
+    #[arg(long, value_parser = crate::gen_cmd::parse_size, conflicts_with = "records")]
+    pub size: Option<u64>,
+    /// Noise records to write (default 20000; planted records come on top).
+    #[arg(long)]
+    pub records: Option<u64>,
     /// Accounts.
     #[arg(long, default_value_t = 1)]
     pub accounts: usize,
-    /// Regions (comma-separated).
+    /// Regions the noise uses (comma-separated; the first is the busiest).
     #[arg(long, value_delimiter = ',', default_value = "us-east-1,eu-west-1")]
     pub regions: Vec<String>,
-    /// Five-minute files per account and region.
-    #[arg(long, default_value_t = 48)]
-    pub files_per_region: u64,
-    /// Seed.
+    /// Time span in days (288 five-minute files per account and region a day; default: about
+    /// 200 records per file).
+    #[arg(long, conflicts_with = "files_per_region")]
+    pub days: Option<f64>,
+    /// Time span in five-minute slots per account and region (instead of --days).
+    #[arg(long)]
+    pub files_per_region: Option<u64>,
+    /// First day (YYYY-MM-DD).
+    #[arg(long, default_value = "2024-07-31")]
+    pub start: Option<String>,
+    /// Seed: the same seed gives the same bytes.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Plant an incident with exactly known answers (repeatable): exposed-key.
+    #[arg(long, value_parser = |s: &str| s.parse::<trailsift_gen::Scenario>())]
+    pub plant: Vec<trailsift_gen::Scenario>,
+    /// Skip the VPC flow logs (written by default).
+    #[arg(long)]
+    pub no_vpc: bool,
+    /// Gzip level (AWS's files compress about like 6).
+    #[arg(long, default_value_t = 6)]
+    pub gzip_level: u32,
+    /// Worker threads (default: one per core; the output does not depend on it).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
 }

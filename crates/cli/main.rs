@@ -3,6 +3,8 @@
 //! 1 failed.
 
 mod args;
+#[path = "gen.rs"]
+mod gen_cmd;
 mod key;
 mod output;
 mod shell;
@@ -36,7 +38,7 @@ fn main() -> ExitCode {
         Command::Shell(a) => run_async(a.common.threads, shell::shell(a)),
         Command::Schema(a) => schema(&a).map(|_| Done::Clean),
         Command::Key(a) => run_async(a.common.threads, key::key(a)),
-        Command::Gen(a) => generate(a),
+        Command::Gen(a) => gen_cmd::run(a),
     };
     match result {
         Ok(Done::Clean) => ExitCode::SUCCESS,
@@ -238,30 +240,4 @@ fn athena_ddl(location: &str) -> String {
         env!("CARGO_PKG_VERSION"),
         cols.join(",\n")
     )
-}
-
-fn generate(a: args::GenArgs) -> Result<Done> {
-    if a.out.exists() && std::fs::read_dir(&a.out).map(|mut d| d.next().is_some()).unwrap_or(true) {
-        bail!("{} exists and is not empty: generate into a new directory", a.out.display());
-    }
-    std::fs::create_dir_all(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
-    let opts = trailsift_gen::GenOptions {
-        seed: a.seed,
-        accounts: a.accounts,
-        regions: a.regions,
-        records: a.records,
-        files_per_region: a.files_per_region,
-        ..Default::default()
-    };
-    let answers =
-        trailsift_gen::generate(&a.out, &opts).with_context(|| format!("cannot write into {}", a.out.display()))?;
-    eprintln!(
-        "[+] wrote {} records in {} files ({} bytes of JSON) to {}; answers in {}",
-        answers.total_records,
-        answers.files.len(),
-        answers.json_bytes,
-        a.out.display(),
-        PathBuf::from(&a.out).join("answers.json").display()
-    );
-    Ok(Done::Clean)
 }

@@ -1,22 +1,72 @@
-//! trailsift-gen: deterministic synthetic CloudTrail archives whose exact answers are known.
+//! trailsift-gen: deterministic synthetic CloudTrail and VPC Flow Log archives whose exact
+//! answers are known.
 //!
-//! Files are written in the S3 delivery layout
-//! (`AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/<account>_CloudTrail_<region>_<YYYYMMDDTHHMMZ>_<rand>.json.gz`),
-//! one file per five minutes per account and region, each a gzip of `{"Records":[…]}`. The
-//! identities are IAM users with AKIA keys, assumed roles with ASIA keys and session context,
-//! root, and AWS services; reads dominate, a few calls fail, request and response objects vary
-//! in shape and size. The same seed always gives the same bytes. [`Answers`] records what was
-//! written — per file and per access key — so tests can compare exactly.
+//! CloudTrail files are written in the S3 delivery layout
+//! (`AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/<account>_CloudTrail_<region>_<YYYYMMDDTHHMMZ>_<16 alnum>.json.gz`),
+//! one file per five minutes per account and region when there is activity, each a gzip
+//! (level 6) of `{"Records":[…]}`. Activity follows the working day and differs between
+//! accounts and regions, so file sizes range from a few KB to a few MB. The noise is a
+//! realistic and benign mix: IAM users with AKIA keys, console users, assumed roles with full
+//! session context, EC2 instance roles, SSO permission sets, federated users, AWS services;
+//! a few hundred event names with reads dominating; a few % of errors; S3 data events; nested
+//! request and response objects of varying size. VPC flow logs go alongside
+//! (`AWSLogs/<account>/vpcflowlogs/<region>/…/*.log.gz`, see [`vpc`]).
+//!
+//! [`Scenario::ExposedKey`] plants an exposed-key incident inside the noise: the same seed
+//! gives the same noise with or without it. [`Answers`] records what was written — per file,
+//! per access key, per event name, and for each planted incident its lineage, counts and
+//! techniques — and is also written to `answers.json`.
+//!
+//! Generation is parallel (rayon), deterministic whatever the thread count (every file has its
+//! own random stream, seeded from the seed and the file's account, region and time slot) and
+//! streams file by file (memory does not grow with the corpus).
 //!
 //! This crate depends on nothing else of trailsift, so it can serve as an independent oracle.
 
-use std::collections::BTreeMap;
+mod catalog;
+mod noise;
+mod plant;
+mod record;
+pub mod vpc;
+
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-use serde_json::{Value, json};
+
+pub use plant::{FlowTotals, Incident, LineageEntry, Technique};
+
+/// A planted scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scenario {
+    /// A long-term access key leaks and an attacker uses it and every credential derived
+    /// from it (see the crate's README section on `gen --plant exposed-key`).
+    ExposedKey,
+}
+
+impl Scenario {
+    /// The scenario's name on the command line and in `answers.json`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::ExposedKey => "exposed-key",
+        }
+    }
+    /// Every scenario.
+    pub const ALL: [Scenario; 1] = [Scenario::ExposedKey];
+}
+
+impl std::str::FromStr for Scenario {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Scenario::ALL
+            .into_iter()
+            .find(|x| x.name() == s)
+            .ok_or_else(|| format!("unknown scenario {s:?} (known: exposed-key)"))
+    }
+}
 
 /// Options for [`generate`].
 #[derive(Debug, Clone)]
@@ -25,16 +75,22 @@ pub struct GenOptions {
     pub seed: u64,
     /// Accounts.
     pub accounts: usize,
-    /// Regions.
+    /// Regions the noise uses (the first is the busiest).
     pub regions: Vec<String>,
     /// First day, as days since 1970-01-01.
     pub start_day: i64,
-    /// Total number of records to write (approximately spread over the files).
+    /// Total number of noise records to write (planted records come on top).
     pub records: u64,
-    /// Number of five-minute files per account and region (the time span).
+    /// Number of five-minute slots per account and region (the time span; 288 a day).
     pub files_per_region: u64,
     /// Gzip level (1 fast … 9 small; AWS's files compress about like 6).
     pub gzip_level: u32,
+    /// Write VPC flow logs alongside the CloudTrail files.
+    pub vpc: bool,
+    /// Scenarios to plant.
+    pub plant: Vec<Scenario>,
+    /// Worker threads (0: rayon's default). The output does not depend on it.
+    pub threads: usize,
 }
 
 impl Default for GenOptions {
@@ -47,11 +103,14 @@ impl Default for GenOptions {
             records: 5_000,
             files_per_region: 24,
             gzip_level: 6,
+            vpc: false,
+            plant: Vec::new(),
+            threads: 0,
         }
     }
 }
 
-/// What one generated file holds.
+/// What one generated CloudTrail file holds.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FileAnswer {
     /// Path relative to the output directory.
@@ -62,12 +121,25 @@ pub struct FileAnswer {
     pub json_bytes: u64,
 }
 
+/// What one generated VPC flow log file holds.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct VpcFileAnswer {
+    /// Path relative to the output directory.
+    pub path: String,
+    /// Flow lines (not counting the header line).
+    pub lines: u64,
+    /// Uncompressed size.
+    pub text_bytes: u64,
+    /// Log format version of the file's layout (2 for the default format, 5 for the custom one).
+    pub format: u8,
+}
+
 /// The exact content of a generated archive.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Answers {
     /// Seed used.
     pub seed: u64,
-    /// Total records.
+    /// Total CloudTrail records (noise and planted).
     pub total_records: u64,
     /// Total uncompressed JSON bytes.
     pub json_bytes: u64,
@@ -75,8 +147,23 @@ pub struct Answers {
     pub records_by_key: BTreeMap<String, u64>,
     /// Records per `eventName`.
     pub records_by_event: BTreeMap<String, u64>,
-    /// Every file written, sorted by path.
+    /// Every CloudTrail file written, sorted by path.
     pub files: Vec<FileAnswer>,
+    /// Accounts, in order (the first is the primary one).
+    #[serde(default)]
+    pub accounts: Vec<String>,
+    /// Regions the noise uses.
+    #[serde(default)]
+    pub regions: Vec<String>,
+    /// Total VPC flow lines (header lines not counted).
+    #[serde(default)]
+    pub vpc_lines: u64,
+    /// Every VPC flow log file written, sorted by path.
+    #[serde(default)]
+    pub vpc_files: Vec<VpcFileAnswer>,
+    /// Planted incidents with their exact answers.
+    #[serde(default)]
+    pub incidents: Vec<Incident>,
 }
 
 /// A small deterministic PRNG (SplitMix64): no dependency, stable across platforms.
@@ -108,9 +195,27 @@ impl Rng {
     pub fn percent(&mut self, p: u64) -> bool {
         self.below(100) < p
     }
+    /// Uniform in `[0, 1)`.
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
 }
 
-const B32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+/// Mixes values into one seed (order matters).
+pub(crate) fn mix(parts: &[u64]) -> u64 {
+    let mut h = 0x243f_6a88_85a3_08d3u64;
+    for &p in parts {
+        h = Rng::new(h ^ p).next_u64();
+    }
+    h
+}
+
+/// FNV-1a of a string (a stable seed part for names).
+pub(crate) fn fnv(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
+}
+
+pub(crate) const B32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
 /// An access key ID with `prefix` (`AKIA`, `ASIA`) that encodes `account` the way AWS does
 /// (account << 7 in the first 48 bits of the base32 body, with the top bit set as in keys
@@ -133,13 +238,31 @@ pub fn access_key_id(prefix: &str, account: u64, rng: &mut Rng) -> String {
 }
 
 /// A random token of `n` characters from `alphabet`.
-fn token(rng: &mut Rng, n: usize, alphabet: &[u8]) -> String {
-    (0..n).map(|_| alphabet[rng.below(alphabet.len() as u64) as usize] as char).collect()
+pub(crate) fn token(rng: &mut Rng, n: usize, alphabet: &[u8]) -> String {
+    // One 64-bit draw gives eight characters (a byte each, reduced modulo the alphabet).
+    let mut out = String::with_capacity(n);
+    let mut bits = 0u64;
+    for i in 0..n {
+        if i % 8 == 0 {
+            bits = rng.next_u64();
+        }
+        out.push(alphabet[(bits & 0xff) as usize % alphabet.len()] as char);
+        bits >>= 8;
+    }
+    out
 }
 
-fn uuid(rng: &mut Rng) -> String {
-    let h = |rng: &mut Rng, n| token(rng, n, b"0123456789abcdef");
-    format!("{}-{}-{}-{}-{}", h(rng, 8), h(rng, 4), h(rng, 4), h(rng, 4), h(rng, 12))
+/// A random UUID-shaped ID (lowercase hex, 8-4-4-4-12).
+pub(crate) fn uuid(rng: &mut Rng) -> String {
+    let (a, b) = (rng.next_u64(), rng.next_u64());
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xffff,
+        b >> 48,
+        b & 0xffff_ffff_ffff
+    )
 }
 
 /// Days since the epoch → (y, m, d).
@@ -162,352 +285,383 @@ pub fn iso(secs: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", r / 3600, r % 3600 / 60, r % 60)
 }
 
-#[derive(Debug, Clone)]
-struct Identity {
-    kind: &'static str,
-    name: String,
-    account: String,
-    key: Option<String>,
-    role: Option<String>,
+/// The `Mon D, YYYY, H:MM:SS AM` dates some AWS responses carry (STS expirations).
+pub(crate) fn aws_date(secs: i64) -> String {
+    const MON: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let (y, m, d) = civil(secs.div_euclid(86_400));
+    let r = secs.rem_euclid(86_400);
+    let (h, ampm) = match r / 3600 {
+        0 => (12, "AM"),
+        h @ 1..=11 => (h, "AM"),
+        12 => (12, "PM"),
+        h => (h - 12, "PM"),
+    };
+    format!("{} {d}, {y}, {h}:{:02}:{:02} {ampm}", MON[m as usize - 1], r % 3600 / 60, r % 60)
 }
 
-fn identities(account: &str, rng: &mut Rng) -> Vec<Identity> {
-    let acct: u64 = account.parse().unwrap_or(0);
-    let mut out = Vec::new();
-    for name in ["alice", "bob", "ci-deploy", "backup-svc", "carol"] {
-        out.push(Identity {
-            kind: "IAMUser",
-            name: name.into(),
-            account: account.into(),
-            key: Some(access_key_id("AKIA", acct, rng)),
-            role: None,
-        });
+/// `YYYYMMDDTHHMMZ` of seconds since the epoch (the timestamp in delivered file names).
+pub(crate) fn compact_stamp(secs: i64) -> String {
+    let s = iso(secs);
+    format!("{}{}{}T{}{}Z", &s[0..4], &s[5..7], &s[8..10], &s[11..13], &s[14..16])
+}
+
+/// `YYYY/MM/DD` of seconds since the epoch.
+pub(crate) fn date_dirs(secs: i64) -> String {
+    let (y, m, d) = civil(secs.div_euclid(86_400));
+    format!("{y:04}/{m:02}/{d:02}")
+}
+
+/// The account IDs an archive of `n` accounts uses (the first is 123456789012). A scenario
+/// that needs a second account uses the second of these even when `n` is 1.
+pub fn account_ids(n: usize) -> Vec<String> {
+    (0..n.max(1)).map(|i| format!("{:012}", 123_456_789_012u64 + i as u64 * 1_111)).collect()
+}
+
+/// The time span of an archive: first second and number of five-minute slots.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Span {
+    pub start: i64,
+    pub slots: u64,
+}
+
+impl Span {
+    fn slot_of(&self, t: i64) -> i64 {
+        (t - self.start).div_euclid(300)
     }
-    for role in ["AdminRole", "ReadOnly", "LambdaExec", "EKSNodeRole"] {
-        for _ in 0..2 {
-            out.push(Identity {
-                kind: "AssumedRole",
-                name: format!("session-{}", token(rng, 6, b"abcdefghijklmnopqrstuvwxyz0123456789")),
-                account: account.into(),
-                key: Some(access_key_id("ASIA", acct, rng)),
-                role: Some(role.into()),
-            });
+}
+
+/// One CloudTrail file to write: noise records of (account, region, slot).
+#[derive(Debug, Clone)]
+struct Plan {
+    account: usize,
+    region: String,
+    slot: i64,
+    records: u64,
+}
+
+/// Relative activity of hour-of-day `h` (UTC): quiet nights, busy working hours.
+fn diurnal(h: i64) -> f64 {
+    match h {
+        0..=5 => 0.25,
+        6 | 7 => 0.6,
+        8..=17 => 1.0,
+        18..=20 => 0.55,
+        _ => 0.35,
+    }
+}
+
+fn plans(opts: &GenOptions, accounts: &[String], span: Span) -> Vec<Plan> {
+    let mut weights = Vec::new();
+    for (a, _) in accounts.iter().enumerate() {
+        let aw = 1.0 / (1.0 + 0.6 * a as f64);
+        for (r, region) in opts.regions.iter().enumerate() {
+            let rw = if r == 0 { 1.0 } else { 0.35 / r as f64 };
+            for slot in 0..span.slots as i64 {
+                let t = span.start + slot * 300;
+                let mut rng = Rng::new(mix(&[opts.seed, a as u64, fnv(region), slot as u64, 0x77]));
+                // Bursty: a product of uniforms has a long tail.
+                let burst = 0.15 + 2.0 * rng.unit() * rng.unit() * (if rng.percent(3) { 6.0 } else { 1.0 });
+                weights.push((a, region.clone(), slot, aw * rw * diurnal(t.rem_euclid(86_400) / 3600) * burst));
+            }
         }
     }
-    out.push(Identity { kind: "Root", name: "root".into(), account: account.into(), key: None, role: None });
-    out.push(Identity {
-        kind: "AWSService",
-        name: "cloudformation.amazonaws.com".into(),
-        account: account.into(),
-        key: None,
-        role: None,
-    });
+    let total: f64 = weights.iter().map(|w| w.3).sum::<f64>().max(f64::MIN_POSITIVE);
+    let mut out = Vec::with_capacity(weights.len());
+    let mut cum = 0.0;
+    let mut given = 0u64;
+    let n = weights.len();
+    for (i, (account, region, slot, w)) in weights.into_iter().enumerate() {
+        cum += w;
+        let upto = if i + 1 == n { opts.records } else { ((opts.records as f64) * cum / total).round() as u64 };
+        let upto = upto.clamp(given, opts.records);
+        out.push(Plan { account, region, slot, records: upto - given });
+        given = upto;
+    }
     out
 }
 
-/// (eventSource, eventName, readOnly, weight)
-const EVENTS: &[(&str, &str, bool, u64)] = &[
-    ("s3.amazonaws.com", "GetObject", true, 30),
-    ("s3.amazonaws.com", "ListBuckets", true, 6),
-    ("s3.amazonaws.com", "PutObject", false, 6),
-    ("ec2.amazonaws.com", "DescribeInstances", true, 20),
-    ("ec2.amazonaws.com", "DescribeSecurityGroups", true, 6),
-    ("ec2.amazonaws.com", "RunInstances", false, 2),
-    ("sts.amazonaws.com", "GetCallerIdentity", true, 8),
-    ("sts.amazonaws.com", "AssumeRole", false, 5),
-    ("iam.amazonaws.com", "ListUsers", true, 3),
-    ("iam.amazonaws.com", "GetRole", true, 3),
-    ("kms.amazonaws.com", "Decrypt", true, 12),
-    ("lambda.amazonaws.com", "Invoke", false, 4),
-    ("logs.amazonaws.com", "PutLogEvents", false, 8),
-    ("dynamodb.amazonaws.com", "Query", true, 6),
-    ("secretsmanager.amazonaws.com", "GetSecretValue", true, 2),
-    ("cloudtrail.amazonaws.com", "LookupEvents", true, 1),
-];
+/// What the writer tallies for one access key of a planted lineage.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct KeyStats {
+    pub events: u64,
+    pub first: Option<String>,
+    pub last: Option<String>,
+    pub ips: BTreeSet<String>,
+    pub names: BTreeMap<String, u64>,
+}
 
-const AGENTS: &[&str] = &[
-    "aws-cli/2.15.30 Python/3.11.8 Linux/6.1.0 exe/x86_64.debian.12 prompt/off command/s3.cp",
-    "Boto3/1.34.69 md/Botocore#1.34.69 ua/2.0 os/linux#6.1.0 md/arch#x86_64 lang/python#3.11.8",
-    "aws-sdk-go-v2/1.25.2 os/linux lang/go#1.22.1 md/GOOS#linux md/GOARCH#amd64 api/ec2#1.150.0",
-    "console.amazonaws.com",
-    "[S3Console/0.4, aws-internal/3 aws-sdk-java/1.12.660]",
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0 Safari/537.36",
-];
-
-fn source_ip(rng: &mut Rng) -> String {
-    match rng.below(10) {
-        0 => format!("2001:db8:{:x}::{:x}", rng.below(65_536), rng.below(65_536)),
-        1 | 2 => format!("198.51.100.{}", rng.below(254) + 1),
-        3..=6 => format!("203.0.113.{}", rng.below(254) + 1),
-        _ => format!("192.0.2.{}", rng.below(254) + 1),
+impl KeyStats {
+    fn add(&mut self, time: &str, ip: &str, name: &str) {
+        self.events += 1;
+        if self.first.as_deref().is_none_or(|f| time < f) {
+            self.first = Some(time.to_string());
+        }
+        if self.last.as_deref().is_none_or(|l| time > l) {
+            self.last = Some(time.to_string());
+        }
+        self.ips.insert(ip.to_string());
+        *self.names.entry(name.to_string()).or_default() += 1;
+    }
+    fn merge(&mut self, o: KeyStats) {
+        self.events += o.events;
+        if let Some(f) = o.first
+            && self.first.as_deref().is_none_or(|x| f.as_str() < x)
+        {
+            self.first = Some(f);
+        }
+        if let Some(l) = o.last
+            && self.last.as_deref().is_none_or(|x| l.as_str() > x)
+        {
+            self.last = Some(l);
+        }
+        self.ips.extend(o.ips);
+        for (k, v) in o.names {
+            *self.names.entry(k).or_default() += v;
+        }
     }
 }
 
-fn request_parameters(name: &str, rng: &mut Rng) -> Value {
-    match name {
-        "GetObject" | "PutObject" => json!({
-            "bucketName": format!("data-{}", rng.below(20)),
-            "Host": "s3.amazonaws.com",
-            "key": format!("reports/{}/part-{:05}.csv", rng.below(365), rng.below(99_999)),
-        }),
-        "DescribeInstances" => json!({
-            "instancesSet": {"items": (0..rng.below(3)).map(|_| json!({"instanceId": format!("i-{}", token(rng, 17, b"0123456789abcdef"))})).collect::<Vec<_>>()},
-            "filterSet": {},
-        }),
-        "AssumeRole" => json!({
-            "roleArn": format!("arn:aws:iam::123456789012:role/{}", ["AdminRole", "ReadOnly"][rng.below(2) as usize]),
-            "roleSessionName": format!("s{}", rng.below(1000)),
-            "durationSeconds": 3600,
-        }),
-        "RunInstances" => {
-            json!({"instanceType": "t3.micro", "minCount": 1, "maxCount": 1, "monitoring": {"enabled": false}})
-        }
-        "Decrypt" => {
-            json!({"encryptionAlgorithm": "SYMMETRIC_DEFAULT", "encryptionContext": {"aws:lambda:FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:x"}})
-        }
-        "Query" => {
-            json!({"tableName": "orders", "limit": rng.below(100), "consistentRead": rng.percent(50), "ratio": 0.25})
-        }
-        _ if rng.percent(30) => Value::Null,
-        _ => json!({"maxResults": 50 + rng.below(50)}),
-    }
+#[derive(Default)]
+struct FileResult {
+    file: Option<FileAnswer>,
+    keys: BTreeMap<String, u64>,
+    events: BTreeMap<String, u64>,
+    watched: BTreeMap<String, KeyStats>,
 }
 
-fn record(id: &Identity, region: &str, time: i64, rng: &mut Rng) -> Value {
-    let total: u64 = EVENTS.iter().map(|e| e.3).sum();
-    let mut roll = rng.below(total);
-    let ev = EVENTS
-        .iter()
-        .find(|e| {
-            if roll < e.3 {
-                true
-            } else {
-                roll -= e.3;
-                false
-            }
-        })
-        .expect("roll is below the total");
-    let (source, name, read_only, _) = *ev;
-    let arn = match id.kind {
-        "IAMUser" => format!("arn:aws:iam::{}:user/{}", id.account, id.name),
-        "AssumedRole" => {
-            format!("arn:aws:sts::{}:assumed-role/{}/{}", id.account, id.role.as_deref().unwrap_or(""), id.name)
-        }
-        "Root" => format!("arn:aws:iam::{}:root", id.account),
-        _ => String::new(),
-    };
-    let mut ui = json!({"type": id.kind});
-    if id.kind == "AWSService" {
-        ui["invokedBy"] = json!(id.name);
-    } else {
-        ui["principalId"] = json!(format!("AIDA{}", token(rng, 17, B32)));
-        ui["arn"] = json!(arn);
-        ui["accountId"] = json!(id.account);
+/// The number of noise records that make about `bytes` of uncompressed CloudTrail JSON with
+/// these options (measured on a sample of records drawn like the real ones).
+pub fn records_for_size(opts: &GenOptions, bytes: u64) -> u64 {
+    let accounts = account_ids(opts.accounts);
+    let ids = noise::identities(opts.seed, &accounts[0]);
+    let live = |_| true;
+    let ctx = noise::Ctx { seed: opts.seed, account: &accounts[0], region: &opts.regions[0], chain_live: &live };
+    let mut rng = Rng::new(mix(&[opts.seed, 0x5a5a]));
+    let n = 4_000u64;
+    let mut total = 0u64;
+    for i in 0..n {
+        let id = noise::pick_identity(&ids, &mut rng);
+        let r = noise::api_call(&ctx, id, opts.start_day * 86_400 + (i as i64 * 37) % 86_400, &mut rng);
+        total += serde_json::to_vec(&r).map(|v| v.len() as u64 + 1).unwrap_or(1200);
     }
-    if let Some(k) = &id.key {
-        ui["accessKeyId"] = json!(k);
-    }
-    if id.kind == "IAMUser" {
-        ui["userName"] = json!(id.name);
-    }
-    if let Some(role) = &id.role {
-        ui["sessionContext"] = json!({
-            "sessionIssuer": {"type": "Role", "principalId": format!("AROA{}", token(rng, 17, B32)),
-                "arn": format!("arn:aws:iam::{}:role/{role}", id.account), "accountId": id.account, "userName": role},
-            "attributes": {"creationDate": iso(time - 600), "mfaAuthenticated": "false"},
-        });
-    }
-    let failed = rng.percent(4);
-    let mut r = json!({
-        "eventVersion": "1.09",
-        "userIdentity": ui,
-        "eventTime": iso(time),
-        "eventSource": source,
-        "eventName": name,
-        "awsRegion": region,
-        "sourceIPAddress": if id.kind == "AWSService" { id.name.clone() } else { source_ip(rng) },
-        "userAgent": rng.pick(AGENTS),
-        "requestParameters": request_parameters(name, rng),
-        "responseElements": if failed || read_only { Value::Null } else { json!({"requestId": uuid(rng)}) },
-        "requestID": uuid(rng),
-        "eventID": uuid(rng),
-        "readOnly": read_only,
-        "eventType": "AwsApiCall",
-        "managementEvent": source != "s3.amazonaws.com",
-        "recipientAccountId": id.account,
-        "eventCategory": if source == "s3.amazonaws.com" { "Data" } else { "Management" },
-    });
-    if failed {
-        r["errorCode"] = json!("AccessDenied");
-        r["errorMessage"] = json!(format!("User: {arn} is not authorized to perform: {name}"));
-    }
-    if source == "s3.amazonaws.com" {
-        r["resources"] = json!([
-            {"type": "AWS::S3::Object", "ARN": format!("arn:aws:s3:::data-{}/x", rng.below(20))},
-            {"accountId": id.account, "type": "AWS::S3::Bucket", "ARN": format!("arn:aws:s3:::data-{}", rng.below(20))},
-        ]);
-        r["additionalEventData"] =
-            json!({"SignatureVersion": "SigV4", "bytesTransferredIn": 0, "x-amz-id-2": token(rng, 24, B32)});
-    }
-    if rng.percent(70) {
-        r["tlsDetails"] = json!({"tlsVersion": "TLSv1.3", "cipherSuite": "TLS_AES_128_GCM_SHA256", "clientProvidedHostHeader": format!("{source}")});
-    }
-    r
-}
-
-struct FilePlan {
-    account: String,
-    region: String,
-    slot: u64,
-    records: u64,
+    (bytes as f64 / (total as f64 / n as f64)).round().max(1.0) as u64
 }
 
 /// Writes the archive under `out/AWSLogs/…` and returns its exact answers (also written to
 /// `out/answers.json`).
 pub fn generate(out: &Path, opts: &GenOptions) -> io::Result<Answers> {
-    let accounts: Vec<String> =
-        (0..opts.accounts.max(1)).map(|i| format!("{:012}", 123_456_789_012u64 + i as u64 * 1_111)).collect();
-    let mut plans = Vec::new();
-    let slots = opts.files_per_region.max(1);
-    let per_file_total = (accounts.len() * opts.regions.len()) as u64 * slots;
-    let mut rng = Rng::new(opts.seed);
-    let mut left = opts.records;
-    for a in &accounts {
-        for r in &opts.regions {
-            for slot in 0..slots {
-                let base = opts.records / per_file_total;
-                let n = if plans.len() as u64 == per_file_total - 1 {
-                    left
-                } else {
-                    (base + rng.below(base / 2 + 2)).min(left)
-                };
-                left -= n;
-                plans.push(FilePlan { account: a.clone(), region: r.clone(), slot, records: n });
+    if opts.regions.is_empty() {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "at least one region is needed"));
+    }
+    if opts.threads > 0 {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(opts.threads)
+            .build()
+            .map_err(|e| io::Error::other(format!("cannot start {} threads: {e}", opts.threads)))?;
+        pool.install(|| generate_inner(out, opts))
+    } else {
+        generate_inner(out, opts)
+    }
+}
+
+fn generate_inner(out: &Path, opts: &GenOptions) -> io::Result<Answers> {
+    let accounts = account_ids(opts.accounts);
+    let span = Span { start: opts.start_day * 86_400, slots: opts.files_per_region.max(1) };
+    let mut plans = plans(opts, &accounts, span);
+    // Accounts a scenario needs beyond the configured ones (their files hold planted records only).
+    let mut all_accounts = accounts.clone();
+    let scenarios: Vec<plant::Planted> = opts.plant.iter().map(|s| plant::plant(*s, opts, &accounts, span)).collect();
+    for p in &scenarios {
+        for a in &p.accounts {
+            if !all_accounts.contains(a) {
+                all_accounts.push(a.clone());
             }
         }
     }
-    let results: Vec<io::Result<FileResult>> =
-        plans.par_iter().enumerate().map(|(i, p)| write_file(out, opts, p, i as u64)).collect();
-    let mut answers = Answers { seed: opts.seed, ..Default::default() };
-    for r in results {
-        let (file, keys, events) = r?;
-        answers.total_records += file.records;
-        answers.json_bytes += file.json_bytes;
-        for (k, n) in keys {
-            *answers.records_by_key.entry(k).or_default() += n;
+    let account_index = |a: &str| all_accounts.iter().position(|x| x == a).expect("planted account is known");
+    // Planted records by file.
+    let mut planted: BTreeMap<(usize, String, i64), Vec<record::Rec>> = BTreeMap::new();
+    for p in &scenarios {
+        for (acct, rec, t) in &p.records {
+            planted
+                .entry((account_index(acct), rec.aws_region.clone(), span.slot_of(*t)))
+                .or_default()
+                .push(rec.clone());
         }
-        for (k, n) in events {
-            *answers.records_by_event.entry(k).or_default() += n;
+    }
+    for (a, region, slot) in planted.keys() {
+        if !plans.iter().any(|p| p.account == *a && &p.region == region && p.slot == *slot) {
+            plans.push(Plan { account: *a, region: region.clone(), slot: *slot, records: 0 });
         }
-        answers.files.push(file);
+    }
+    let watched: BTreeSet<String> = scenarios.iter().flat_map(|p| p.lineage_keys()).collect();
+    // The noise chain runs in the first region of each account in hours whose :05 slot has room.
+    let chain_hours: BTreeSet<(usize, i64)> = plans
+        .iter()
+        .filter(|p| {
+            p.region == opts.regions[0] && p.slot.rem_euclid(12) == 1 && p.records >= 2 && p.account < accounts.len()
+        })
+        .map(|p| (p.account, (span.start + p.slot * 300).div_euclid(3600)))
+        .collect();
+    let identities: Vec<Vec<noise::Identity>> = all_accounts.iter().map(|a| noise::identities(opts.seed, a)).collect();
+
+    let mut answers = Answers {
+        seed: opts.seed,
+        accounts: all_accounts.clone(),
+        regions: opts.regions.clone(),
+        ..Default::default()
+    };
+    let mut watched_stats: BTreeMap<String, KeyStats> = BTreeMap::new();
+    for chunk in plans.chunks(256) {
+        let results: Vec<io::Result<FileResult>> = chunk
+            .par_iter()
+            .map(|p| {
+                let env = FileEnv {
+                    out,
+                    opts,
+                    account: &all_accounts[p.account],
+                    ids: &identities[p.account],
+                    chain_hours: &chain_hours,
+                    planted: planted.get(&(p.account, p.region.clone(), p.slot)).map(Vec::as_slice).unwrap_or(&[]),
+                    watched: &watched,
+                    span,
+                };
+                write_ct_file(&env, p)
+            })
+            .collect();
+        for r in results {
+            let r = r?;
+            let Some(file) = r.file else { continue };
+            answers.total_records += file.records;
+            answers.json_bytes += file.json_bytes;
+            for (k, n) in r.keys {
+                *answers.records_by_key.entry(k).or_default() += n;
+            }
+            for (k, n) in r.events {
+                *answers.records_by_event.entry(k).or_default() += n;
+            }
+            for (k, s) in r.watched {
+                watched_stats.entry(k).or_default().merge(s);
+            }
+            answers.files.push(file);
+        }
     }
     answers.files.sort_by(|a, b| a.path.cmp(&b.path));
-    fs::write(out.join("answers.json"), serde_json::to_string_pretty(&answers)? + "\n")?;
+
+    let mut flow_totals: BTreeMap<String, FlowTotals> = BTreeMap::new();
+    if opts.vpc {
+        let attacker: BTreeSet<String> = scenarios.iter().flat_map(|p| p.attacker_ips.iter().cloned()).collect();
+        let (files, totals) = vpc::write_all(out, opts, &all_accounts, &plans, span, &scenarios, &attacker)?;
+        answers.vpc_lines = files.iter().map(|f| f.lines).sum();
+        answers.vpc_files = files;
+        flow_totals = totals;
+    }
+    for p in scenarios {
+        answers.incidents.push(p.finish(&watched_stats, &flow_totals, opts.vpc));
+    }
+    let mut text = serde_json::to_string_pretty(&answers)?;
+    text.push('\n');
+    fs::write(out.join("answers.json"), text)?;
     Ok(answers)
 }
 
-type FileResult = (FileAnswer, BTreeMap<String, u64>, BTreeMap<String, u64>);
+struct FileEnv<'a> {
+    out: &'a Path,
+    opts: &'a GenOptions,
+    account: &'a str,
+    ids: &'a [noise::Identity],
+    chain_hours: &'a BTreeSet<(usize, i64)>,
+    planted: &'a [record::Rec],
+    watched: &'a BTreeSet<String>,
+    span: Span,
+}
 
-fn write_file(out: &Path, opts: &GenOptions, p: &FilePlan, n: u64) -> io::Result<FileResult> {
-    let mut rng = Rng::new(opts.seed.wrapping_mul(1_000_003).wrapping_add(n));
-    // Identities are drawn from a per-account seed so keys are the same in every file.
-    let acct_seed = opts.seed ^ p.account.parse::<u64>().unwrap_or(0);
-    let ids = identities(&p.account, &mut Rng::new(acct_seed));
-    let start = opts.start_day * 86_400 + p.slot as i64 * 300;
-    let mut times: Vec<i64> = (0..p.records).map(|_| start + rng.below(300) as i64).collect();
-    times.sort_unstable();
-    let mut keys: BTreeMap<String, u64> = BTreeMap::new();
-    let mut events: BTreeMap<String, u64> = BTreeMap::new();
-    let records: Vec<Value> = times
-        .iter()
-        .map(|&t| {
-            let id = rng.pick(&ids).clone();
-            let r = record(&id, &p.region, t, &mut rng);
-            if let Some(k) = &id.key {
-                *keys.entry(k.clone()).or_default() += 1;
+fn write_ct_file(env: &FileEnv, p: &Plan) -> io::Result<FileResult> {
+    let opts = env.opts;
+    let region_seed = fnv(&p.region);
+    let mut rng = Rng::new(mix(&[opts.seed, p.account as u64, region_seed, p.slot as u64, 0xc7]));
+    let start = env.span.start + p.slot * 300;
+    let chain_hours = env.chain_hours;
+    let account_idx = p.account;
+    let live = move |hour: i64| chain_hours.contains(&(account_idx, hour));
+    let ctx = noise::Ctx { seed: opts.seed, account: env.account, region: &p.region, chain_live: &live };
+    let mut times: Vec<i64> = (0..p.records)
+        .map(|_| {
+            if rng.below(1000) < 15 {
+                start - 1 - rng.below(900) as i64 // a late record from an earlier window
+            } else {
+                start + rng.below(300) as i64
             }
-            *events.entry(r["eventName"].as_str().unwrap_or_default().to_string()).or_default() += 1;
-            r
         })
         .collect();
-    let body = serde_json::to_vec(&json!({ "Records": records }))?;
-    let delivery = start + 300 + 300; // end of the slot plus delivery delay
-    let (y, m, d) = civil(delivery.div_euclid(86_400));
-    let stamp = iso(delivery);
-    let compact: String = stamp[..16].chars().filter(|c| *c != '-' && *c != ':').collect();
-    let rel: PathBuf = [
-        "AWSLogs".to_string(),
-        p.account.clone(),
-        "CloudTrail".into(),
-        p.region.clone(),
-        format!("{y:04}"),
-        format!("{m:02}"),
-        format!("{d:02}"),
-        format!(
-            "{}_CloudTrail_{}_{}Z_{}.json.gz",
-            p.account,
-            p.region,
-            compact,
-            token(&mut rng, 16, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
-        ),
-    ]
-    .iter()
-    .collect();
-    let path = out.join(&rel);
-    fs::create_dir_all(path.parent().expect("has a parent"))?;
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(opts.gzip_level));
-    enc.write_all(&body)?;
-    fs::write(&path, enc.finish()?)?;
-    let rel = rel.to_string_lossy().replace('\\', "/");
-    Ok((FileAnswer { path: rel, records: p.records, json_bytes: body.len() as u64 }, keys, events))
+    times.sort_unstable();
+    let hour = start.div_euclid(3600);
+    let chain_here = p.region == opts.regions[0] && p.slot.rem_euclid(12) == 1 && live(hour);
+    let mut records: Vec<record::Rec> = Vec::with_capacity(times.len() + env.planted.len());
+    let noise_n = if chain_here { times.len() - 2 } else { times.len() };
+    for &t in &times[..noise_n] {
+        let r = if rng.below(50_000) == 0 {
+            noise::console_login(&ctx, None, t, &mut rng)
+        } else {
+            let id = noise::pick_identity(env.ids, &mut rng);
+            if id.kind == noise::Kind::ConsoleUser && rng.percent(4) {
+                noise::console_login(&ctx, Some(id), t, &mut rng)
+            } else {
+                noise::api_call(&ctx, id, t, &mut rng)
+            }
+        };
+        records.push(r);
+    }
+    if chain_here {
+        records.extend(noise::chain(&ctx, env.ids, hour, &mut rng));
+    }
+    records.extend(env.planted.iter().cloned());
+    if records.is_empty() {
+        return Ok(FileResult::default());
+    }
+    records.sort_by(|a, b| a.event_time.cmp(&b.event_time));
+
+    let mut res = FileResult::default();
+    let mut body = Vec::with_capacity(records.len() * 1400 + 16);
+    body.extend_from_slice(b"{\"Records\":[");
+    for (i, r) in records.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        serde_json::to_writer(&mut body, r)?;
+        if let Some(k) = r.access_key() {
+            *res.keys.entry(k.to_string()).or_default() += 1;
+            if env.watched.contains(k) {
+                res.watched.entry(k.to_string()).or_default().add(&r.event_time, &r.source_ip_address, &r.event_name);
+            }
+        }
+        *res.events.entry(r.event_name.clone()).or_default() += 1;
+    }
+    body.extend_from_slice(b"]}");
+
+    let mut name_rng = Rng::new(mix(&[opts.seed, p.account as u64, region_seed, p.slot as u64, 0xf1]));
+    let delivery = start + 300 + 60 + name_rng.below(240) as i64;
+    let rel = format!(
+        "AWSLogs/{acct}/CloudTrail/{region}/{dirs}/{acct}_CloudTrail_{region}_{stamp}_{tok}.json.gz",
+        acct = env.account,
+        region = p.region,
+        dirs = date_dirs(start),
+        stamp = compact_stamp(delivery),
+        tok = token(&mut name_rng, 16, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"),
+    );
+    write_gz(&env.out.join(&rel), &body, opts.gzip_level)?;
+    res.file = Some(FileAnswer { path: rel, records: records.len() as u64, json_bytes: body.len() as u64 });
+    Ok(res)
+}
+
+/// Gzips `body` into `path` (creating its folder).
+pub(crate) fn write_gz(path: &PathBuf, body: &[u8], level: u32) -> io::Result<()> {
+    fs::create_dir_all(path.parent().expect("evidence paths have a parent"))?;
+    let mut enc =
+        flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 8 + 64), flate2::Compression::new(level));
+    enc.write_all(body)?;
+    fs::write(path, enc.finish()?)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn key_encodes_account() {
-        // The public decoding: base32-decode the 16 characters after the prefix, take the
-        // first 6 bytes big-endian, mask 0x7fffffffff80, shift right 7.
-        let mut rng = Rng::new(1);
-        let key = access_key_id("AKIA", 123_456_789_012, &mut rng);
-        assert_eq!(key.len(), 20);
-        assert!(matches!(key.as_bytes()[4], b'Q'..=b'Z' | b'2'..=b'7'), "newer-format key: {key}");
-        let mut acc: u128 = 0;
-        for c in key[4..].bytes() {
-            acc = (acc << 5) | B32.iter().position(|&b| b == c).unwrap() as u128;
-        }
-        let first6 = (acc >> 32) as u64;
-        assert_eq!((first6 & 0x7fff_ffff_ff80) >> 7, 123_456_789_012);
-    }
-
-    #[test]
-    fn iso_formats() {
-        assert_eq!(iso(0), "1970-01-01T00:00:00Z");
-        assert_eq!(iso(19_935 * 86_400 + 3661), "2024-07-31T01:01:01Z");
-    }
-
-    #[test]
-    fn same_seed_same_bytes() {
-        let a = tempdir("a");
-        let b = tempdir("b");
-        let opts = GenOptions { records: 300, files_per_region: 3, ..Default::default() };
-        let x = generate(&a, &opts).unwrap();
-        let y = generate(&b, &opts).unwrap();
-        assert_eq!(x, y);
-        assert_eq!(x.total_records, 300);
-        for f in &x.files {
-            assert_eq!(fs::read(a.join(&f.path)).unwrap(), fs::read(b.join(&f.path)).unwrap());
-        }
-        let _ = fs::remove_dir_all(&a);
-        let _ = fs::remove_dir_all(&b);
-    }
-
-    fn tempdir(tag: &str) -> PathBuf {
-        let p = std::env::temp_dir().join(format!("trailsift-gen-{tag}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&p);
-        fs::create_dir_all(&p).unwrap();
-        p
-    }
-}
+mod tests;
