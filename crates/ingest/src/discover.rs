@@ -36,6 +36,11 @@ impl FileKind {
         matches!(self, FileKind::Cloudtrail | FileKind::CloudtrailInsight | FileKind::JsonCandidate)
     }
 
+    /// Whether records of this kind go into the `vpc_flow` table.
+    pub fn is_vpc_flow(self) -> bool {
+        matches!(self, FileKind::VpcFlowText | FileKind::VpcFlowParquet)
+    }
+
     /// The name used in manifests and messages.
     pub fn as_str(self) -> &'static str {
         match self {
