@@ -249,9 +249,10 @@ fn vpc_detections_fire_on_the_fixture() {
         let (_, r2) = &results[1];
         assert_eq!(r2.len(), 1, "{r2:?}");
         assert_eq!(r2[0]["source_ip"], ATTACKER);
-        assert_eq!(r2[0]["count"], 2);
-        assert_eq!(r2[0]["evidence_index"], 3);
-        assert!(r2[0]["summary"].as_str().unwrap().starts_with("1200000000 bytes"), "{}", r2[0]["summary"]);
+        // The two large flows and the SSH reply (2000 bytes), the earliest being the reply.
+        assert_eq!(r2[0]["count"], 3);
+        assert_eq!(r2[0]["evidence_index"], 2);
+        assert!(r2[0]["summary"].as_str().unwrap().starts_with("1200002000 bytes sent"), "{}", r2[0]["summary"]);
         let (_, r3) = &results[2];
         assert_eq!(r3.len(), 1, "{r3:?}");
         assert_eq!(r3[0]["source_ip"], SCANNER);

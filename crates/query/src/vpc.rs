@@ -415,6 +415,10 @@ pub struct IpFlowActivity {
     pub outbound_bytes: u64,
 }
 
+fn get(a: &arrow::array::StringArray, r: usize) -> Option<&str> {
+    (!a.is_null(r)).then(|| a.value(r))
+}
+
 fn sql_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
@@ -463,7 +467,6 @@ pub async fn ip_flow_activity(engine: &Engine, ips: &[String]) -> Result<Vec<IpF
         let (sport, dport, bytes, packets) = (n(0), n(1), n(2), n(3));
         let (start, end) =
             (times[0].as_primitive::<TimestampMicrosecondType>(), times[1].as_primitive::<TimestampMicrosecondType>());
-        let get = |a: &arrow::array::StringArray, r: usize| (!a.is_null(r)).then(|| a.value(r));
         for r in 0..b.num_rows() {
             let is_src: Vec<usize> = [get(src, r), get(psrc, r)].into_iter().flatten().filter_map(|v| index.get(v).copied()).collect();
             let is_dst: Vec<usize> = [get(dst, r), get(pdst, r)].into_iter().flatten().filter_map(|v| index.get(v).copied()).collect();
