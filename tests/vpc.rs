@@ -316,3 +316,30 @@ fn vpc_format_flag_reads_headerless_exports() {
     assert_ne!(code, 0);
     assert!(err.contains("vpc-format"), "{err}");
 }
+
+/// Each bundled VPC detection on its fixtures (`fixtures/detections/<id>/`): `fire.log` gives
+/// the findings and count `expect.json` names, `quiet.log` none.
+#[test]
+fn vpc_detections_on_their_fixtures() {
+    let rt = runtime();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/detections");
+    for id in ["vpc-0001", "vpc-0002", "vpc-0003"] {
+        let expect: Value = serde_json::from_slice(&std::fs::read(root.join(id).join("expect.json")).unwrap()).unwrap();
+        for (name, want) in [("fire", expect["findings"].as_u64().unwrap() as usize), ("quiet", 0)] {
+            let file = root.join(id).join(format!("{name}.log"));
+            let rows = rt.block_on(async {
+                let engine = Engine::open(std::slice::from_ref(&file), EngineOptions::default()).await.unwrap();
+                let rows = rows_json(&engine.sql(&detection_sql(id)).await.unwrap().collect().await.unwrap());
+                assert!(engine.problems().is_empty(), "{:?}", engine.problems());
+                rows
+            });
+            assert_eq!(rows.len(), want, "{id} on {name}: {rows:?}");
+            for r in &rows {
+                assert_eq!(r["count"], expect["count"], "{id}");
+                assert_eq!(r["account_id"], "123456789012");
+                assert_eq!(r["evidence_index"], 1, "{id}: the first flow is the first line");
+                assert!(r["evidence_path"].as_str().unwrap().ends_with("fire.log"));
+            }
+        }
+    }
+}

@@ -139,7 +139,19 @@ pub fn discover<P: AsRef<Path>>(inputs: &[P], opts: &DiscoverOptions) -> Discove
                 reason: format!("cannot read evidence path: {e}"),
             }),
             Ok(md) if md.is_dir() => walk_dir(input, opts, &mut out, &mut seen_files),
-            Ok(md) => add_file(input, md.len(), &mut out, &mut seen_files),
+            Ok(md) => {
+                let before = out.files.len();
+                add_file(input, md.len(), &mut out, &mut seen_files);
+                // A flow-log file named explicitly is read whatever folder it sits in.
+                if let Some(f) = out.files.get_mut(before).filter(|f| f.kind == FileKind::Unknown) {
+                    let lower = f.display.to_ascii_lowercase();
+                    if lower.ends_with(".log") || lower.ends_with(".log.gz") {
+                        f.kind = FileKind::VpcFlowText;
+                    } else if lower.ends_with(".parquet") {
+                        f.kind = FileKind::VpcFlowParquet;
+                    }
+                }
+            }
         }
     }
     out.files.sort_by(|a, b| a.display.cmp(&b.display));
