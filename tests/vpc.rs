@@ -16,7 +16,9 @@ const SCANNER: &str = "198.51.100.7";
 /// Two flow-log files with known contents (see the expectations in the tests below).
 fn fixture(root: &Path) {
     let a = "AWSLogs/123456789012/vpcflowlogs/us-east-1/2024/08/01/123456789012_vpcflowlogs_us-east-1_fl-0aa_20240801T1205Z_0001.log.gz";
-    let mut text = String::from("version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n");
+    let mut text = String::from(
+        "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n",
+    );
     let line = |eni: &str, src: &str, dst: &str, sp: u32, dp: u32, pk: u64, by: u64, t: u64, act: &str| {
         format!("2 123456789012 {eni} {src} {dst} {sp} {dp} 6 {pk} {by} {t} {} {act} OK\n", t + 60)
     };
@@ -127,12 +129,7 @@ fn expected_attacker() -> IpFlowActivity {
 fn ip_flow_activity_matches_hand_computation_raw_and_store() {
     let (_ev, raw, _out, store) = setup();
     let rt = runtime();
-    let ips = vec![
-        "192.0.2.200".to_string(),
-        ATTACKER.to_string(),
-        SCANNER.to_string(),
-        ATTACKER.to_string(),
-    ];
+    let ips = vec!["192.0.2.200".to_string(), ATTACKER.to_string(), SCANNER.to_string(), ATTACKER.to_string()];
     let mut scanner_ports: Vec<i64> = (1..=12).collect();
     scanner_ports.push(6000);
     let scanner = IpFlowActivity {
@@ -171,7 +168,7 @@ fn pushdown_prunes_and_skips_without_changing_answers() {
     let (_ev, raw, _out, _store) = setup();
     let rt = runtime();
     rt.block_on(async {
-        let engine = Engine::open(&[raw.clone()], EngineOptions::default()).await.unwrap();
+        let engine = Engine::open(std::slice::from_ref(&raw), EngineOptions::default()).await.unwrap();
         let n = |sql: &'static str| {
             let engine = &engine;
             async move {
@@ -227,7 +224,7 @@ fn vpc_detections_fire_on_the_fixture() {
             for id in ["vpc-0001", "vpc-0002", "vpc-0003"] {
                 let sql = detection_sql(id);
                 let header: Vec<&str> = sql.lines().take_while(|l| l.starts_with("-- ")).collect();
-                assert!(header.iter().any(|l| *l == "-- source: vpcflow"), "{id}");
+                assert!(header.contains(&"-- source: vpcflow"), "{id}");
                 assert!(header.iter().any(|l| *l == format!("-- id: {id}")), "{id}");
                 let df = engine.sql(&sql).await.unwrap();
                 let names: Vec<String> = df.schema().fields().iter().map(|f| f.name().clone()).collect();

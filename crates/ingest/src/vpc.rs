@@ -536,8 +536,7 @@ pub fn parse_text(
         if first {
             first = false;
             if let Some(h) = VpcFormat::from_header(line) {
-                let unknown: Vec<&str> =
-                    h.slots.iter().filter_map(|s| s.as_ref().err().map(String::as_str)).collect();
+                let unknown: Vec<&str> = h.slots.iter().filter_map(|s| s.as_ref().err().map(String::as_str)).collect();
                 if !unknown.is_empty() {
                     out.note = Some(format!("fields not in vpc_flow kept in `extra`: {}", unknown.join(", ")));
                 }
@@ -549,7 +548,8 @@ pub fn parse_text(
         let format = header.as_ref().unwrap_or(base);
         out.seen += 1;
         if !complete && truncated {
-            out.rejects.push(Reject { index: this as u64, reason: "line cut short by the end of the truncated file".into() });
+            out.rejects
+                .push(Reject { index: this as u64, reason: "line cut short by the end of the truncated file".into() });
             continue;
         }
         toks.clear();
@@ -798,7 +798,8 @@ fn read_parquet(
             on_batch(RecordBatch::try_new(schema.clone(), cols).map_err(|e| e.to_string())?);
         }
     }
-    let note = (!ignored.is_empty()).then(|| format!("Parquet columns not in vpc_flow ignored: {}", ignored.join(", ")));
+    let note =
+        (!ignored.is_empty()).then(|| format!("Parquet columns not in vpc_flow ignored: {}", ignored.join(", ")));
     Ok((rows, note))
 }
 

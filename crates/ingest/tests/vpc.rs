@@ -56,8 +56,7 @@ fn scan(root: &Path, format: Option<&str>) -> (Vec<BTreeMap<String, String>>, Ve
 
 fn batch_rows(b: &RecordBatch) -> Vec<BTreeMap<String, String>> {
     assert_eq!(b.schema().fields().len(), vpc::NUM_COLUMNS);
-    let text: Vec<ArrayRef> =
-        b.columns().iter().map(|c| arrow::compute::cast(c, &DataType::Utf8).unwrap()).collect();
+    let text: Vec<ArrayRef> = b.columns().iter().map(|c| arrow::compute::cast(c, &DataType::Utf8).unwrap()).collect();
     (0..b.num_rows())
         .map(|r| {
             let mut m = BTreeMap::new();
@@ -81,16 +80,34 @@ fn value(field: &str, n: usize) -> String {
         "srcaddr" => format!("192.0.2.{n}"),
         "dstaddr" => format!("198.51.100.{n}"),
         "srcport" => format!("{}", 40000 + n),
-        "dstport" => if n == 2 { "-".into() } else { "443".into() },
+        "dstport" => {
+            if n == 2 {
+                "-".into()
+            } else {
+                "443".into()
+            }
+        }
         "protocol" => "6".into(),
         "packets" => format!("{}", 10 + n),
         "bytes" => format!("{}", 5_000_000_000u64 + n as u64),
         "start" => format!("{}", 1_722_513_600 + n),
         "end" => format!("{}", 1_722_513_660 + n),
-        "action" => if n % 2 == 0 { "ACCEPT".into() } else { "REJECT".into() },
+        "action" => {
+            if n.is_multiple_of(2) {
+                "ACCEPT".into()
+            } else {
+                "REJECT".into()
+            }
+        }
         "log-status" => "OK".into(),
         "tcp-flags" => "19".into(),
-        "traffic-path" => if n == 1 { "-".into() } else { "8".into() },
+        "traffic-path" => {
+            if n == 1 {
+                "-".into()
+            } else {
+                "8".into()
+            }
+        }
         "type" => "IPv4".into(),
         "pkt-srcaddr" => format!("203.0.113.{n}"),
         "pkt-dstaddr" => format!("198.51.100.{}", 100 + n),
@@ -140,7 +157,8 @@ fn every_version_and_field_order() {
     }
     // A custom subset in a custom order, plus an unknown (Transit Gateway) field.
     let custom = "bytes tgw-id srcaddr action";
-    let p = put(dir.path(), &key("123456789012", "c", "log"), format!("{custom}\n7 tgw-1 192.0.2.77 ACCEPT\n").as_bytes());
+    let p =
+        put(dir.path(), &key("123456789012", "c", "log"), format!("{custom}\n7 tgw-1 192.0.2.77 ACCEPT\n").as_bytes());
 
     let (rows, reports) = scan(dir.path(), None);
     assert_eq!(rows.len(), 6 * 2 * 4 + 1);
@@ -205,8 +223,7 @@ fn headerless_files_default_and_custom_format() {
         "cwl/vpcflowlogs/export-2.log",
         b"eni-0b 203.0.113.5 10.0.0.1 REJECT 60\n2024-08-01T00:00:00Z eni-0b 203.0.113.6 10.0.0.1 ACCEPT 61\n",
     );
-    let (rows, reports) =
-        scan(dir.path(), Some("${interface-id} ${srcaddr} ${dstaddr} ${action} ${bytes}"));
+    let (rows, reports) = scan(dir.path(), Some("${interface-id} ${srcaddr} ${dstaddr} ${action} ${bytes}"));
     assert_eq!(reports[0].records_loaded, 2, "{:?}", reports[0].rejected_records);
     assert_eq!(rows[1]["srcaddr"], "203.0.113.6");
     assert_eq!(rows[1]["bytes"], "61");

@@ -127,8 +127,8 @@ impl ScalarUDFImpl for CidrContains {
         };
         let (cidrs, ips) = (text(&arrays[0])?, text(&arrays[1])?);
         // The CIDR is almost always a literal: parse it once.
-        let single = (cidrs.len() == 1 || (0..cidrs.len()).all(|i| cidrs.value(i) == cidrs.value(0)))
-            && cidrs.null_count() == 0;
+        let single =
+            (cidrs.len() == 1 || (0..cidrs.len()).all(|i| cidrs.value(i) == cidrs.value(0))) && cidrs.null_count() == 0;
         let fixed = if single && !cidrs.is_empty() { Some(Cidr::parse(cidrs.value(0))) } else { None };
         let n = cidrs.len().max(ips.len());
         let at = |a: &StringArray, i: usize| if a.len() == 1 { 0 } else { i };

@@ -103,9 +103,8 @@ impl TableProvider for VpcEvidenceTable {
         let options = ScanOptions { vpc, prefilter: None, ..self.options.clone() };
         let shared = Arc::new(SharedScan::new(Arc::new(files), options, self.log.clone(), pruned));
         let partitions = state.config().target_partitions().max(1);
-        let streams: Vec<Arc<dyn PartitionStream>> = (0..partitions)
-            .map(|_| Arc::new(EvidencePartition::new(schema.clone(), shared.clone())) as _)
-            .collect();
+        let streams: Vec<Arc<dyn PartitionStream>> =
+            (0..partitions).map(|_| Arc::new(EvidencePartition::new(schema.clone(), shared.clone())) as _).collect();
         Ok(Arc::new(StreamingTableExec::try_new(schema, streams, None, Vec::new(), false, limit)?))
     }
 }
@@ -309,12 +308,12 @@ fn compare(col: &str, op: Operator, lit: &Expr) -> Vec<Fact> {
         ("start_ts" | "end_ts" | "start" | "end", Operator::Lt | Operator::LtEq) => {
             time_lit(lit, secs).map(|t| vec![Fact::TimeHi(t)]).unwrap_or_default()
         }
-        ("path_date", Operator::Gt | Operator::GtEq) => date_lit(lit)
-            .map(|d| vec![Fact::DateLo(if op == Operator::Gt { d + 1 } else { d })])
-            .unwrap_or_default(),
-        ("path_date", Operator::Lt | Operator::LtEq) => date_lit(lit)
-            .map(|d| vec![Fact::DateHi(if op == Operator::Lt { d - 1 } else { d })])
-            .unwrap_or_default(),
+        ("path_date", Operator::Gt | Operator::GtEq) => {
+            date_lit(lit).map(|d| vec![Fact::DateLo(if op == Operator::Gt { d + 1 } else { d })]).unwrap_or_default()
+        }
+        ("path_date", Operator::Lt | Operator::LtEq) => {
+            date_lit(lit).map(|d| vec![Fact::DateHi(if op == Operator::Lt { d - 1 } else { d })]).unwrap_or_default()
+        }
         _ => Vec::new(),
     }
 }
@@ -415,6 +414,9 @@ pub struct IpFlowActivity {
     pub outbound_bytes: u64,
 }
 
+/// An address's activity being summed: ports, interfaces, first start and last end.
+type Acc = (IpFlowActivity, BTreeSet<i64>, BTreeSet<String>, Option<i64>, Option<i64>);
+
 fn get(a: &arrow::array::StringArray, r: usize) -> Option<&str> {
     (!a.is_null(r)).then(|| a.value(r))
 }
@@ -450,14 +452,17 @@ pub async fn ip_flow_activity(engine: &Engine, ips: &[String]) -> Result<Vec<IpF
     );
     let batches = engine.sql(&sql).await?.collect().await?;
     let index: HashMap<&str, usize> = wanted.iter().enumerate().map(|(i, s)| (*s, i)).collect();
-    let mut acc: Vec<(IpFlowActivity, BTreeSet<i64>, BTreeSet<String>, Option<i64>, Option<i64>)> = wanted
+    let mut acc: Vec<Acc> = wanted
         .iter()
-        .map(|ip| (IpFlowActivity { ip: ip.to_string(), ..Default::default() }, BTreeSet::new(), BTreeSet::new(), None, None))
+        .map(|ip| {
+            (IpFlowActivity { ip: ip.to_string(), ..Default::default() }, BTreeSet::new(), BTreeSet::new(), None, None)
+        })
         .collect();
     for b in &batches {
         // Stores may hand strings back as views: bring every column to the table's type.
         let cast = |i: usize, t: &DataType| arrow::compute::cast(b.column(i), t).map_err(DataFusionError::from);
-        let text: Vec<ArrayRef> = [0, 1, 2, 3, 6, 7].iter().map(|&i| cast(i, &DataType::Utf8)).collect::<Result<_>>()?;
+        let text: Vec<ArrayRef> =
+            [0, 1, 2, 3, 6, 7].iter().map(|&i| cast(i, &DataType::Utf8)).collect::<Result<_>>()?;
         let ints: Vec<ArrayRef> = [4, 5, 8, 9].iter().map(|&i| cast(i, &DataType::Int64)).collect::<Result<_>>()?;
         let ts = DataType::Timestamp(TimeUnit::Microsecond, None);
         let times: Vec<ArrayRef> = [10, 11].iter().map(|&i| cast(i, &ts)).collect::<Result<_>>()?;
@@ -468,8 +473,10 @@ pub async fn ip_flow_activity(engine: &Engine, ips: &[String]) -> Result<Vec<IpF
         let (start, end) =
             (times[0].as_primitive::<TimestampMicrosecondType>(), times[1].as_primitive::<TimestampMicrosecondType>());
         for r in 0..b.num_rows() {
-            let is_src: Vec<usize> = [get(src, r), get(psrc, r)].into_iter().flatten().filter_map(|v| index.get(v).copied()).collect();
-            let is_dst: Vec<usize> = [get(dst, r), get(pdst, r)].into_iter().flatten().filter_map(|v| index.get(v).copied()).collect();
+            let is_src: Vec<usize> =
+                [get(src, r), get(psrc, r)].into_iter().flatten().filter_map(|v| index.get(v).copied()).collect();
+            let is_dst: Vec<usize> =
+                [get(dst, r), get(pdst, r)].into_iter().flatten().filter_map(|v| index.get(v).copied()).collect();
             let mut hit: Vec<usize> = is_src.iter().chain(&is_dst).copied().collect();
             hit.sort_unstable();
             hit.dedup();
