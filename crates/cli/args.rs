@@ -61,6 +61,15 @@ pub struct Common {
     /// Largest expanded size of one evidence file, in bytes (guards against gzip bombs).
     #[arg(long, default_value_t = trailsift_ingest::decode::DEFAULT_MAX_FILE_BYTES, help_heading = "Input")]
     pub max_file_size: u64,
+    /// Field layout of VPC flow-log files that have no header line (CloudWatch Logs exports),
+    /// as in AWS's format string: "${version} ${account-id} ${interface-id} …" (plain
+    /// space-separated names work too). Default: the version-2 layout.
+    #[arg(long, value_name = "FORMAT", value_parser = parse_vpc_format, help_heading = "Input")]
+    pub vpc_format: Option<trailsift_ingest::vpc::VpcFormat>,
+}
+
+fn parse_vpc_format(s: &str) -> Result<trailsift_ingest::vpc::VpcFormat, String> {
+    trailsift_ingest::vpc::VpcFormat::parse(s)
 }
 
 /// `trailsift ingest`.

@@ -65,7 +65,11 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 /// Library options from the shared flags (the one place where clap meets the libraries).
 fn scan_options(c: &Common) -> ScanOptions {
-    ScanOptions { threads: c.threads, max_file_bytes: c.max_file_size, ..ScanOptions::default() }
+    let vpc = trailsift_ingest::vpc::VpcScanOptions {
+        format: c.vpc_format.clone().map(std::sync::Arc::new),
+        ..Default::default()
+    };
+    ScanOptions { threads: c.threads, max_file_bytes: c.max_file_size, vpc, ..ScanOptions::default() }
 }
 
 fn discover_options(c: &Common) -> DiscoverOptions {
@@ -170,6 +174,12 @@ fn ingest(a: args::IngestArgs) -> Result<Done> {
             "[+] records: {} seen = {} loaded + {} rejected",
             t.records_seen, t.records_loaded, t.records_rejected
         );
+        if t.flow_records_seen > 0 {
+            eprintln!(
+                "[+] flow records: {} seen = {} loaded + {} rejected",
+                t.flow_records_seen, t.flow_records_loaded, t.flow_records_rejected
+            );
+        }
         let table = manifest.tables.get("cloudtrail").cloned().unwrap_or_default();
         eprintln!(
             "[+] store: {} ({} rows in {} Parquet files), manifest.json, errors.jsonl",
@@ -196,6 +206,11 @@ fn schema(a: &args::SchemaArgs) -> Result<()> {
     }
     writeln!(out, "table cloudtrail  (one row per CloudTrail record; Athena CloudTrail column names)")?;
     for (name, ty, doc) in trailsift_ingest::schema::column_docs() {
+        writeln!(out, "  {name:<52} {ty:<16} {doc}")?;
+    }
+    writeln!(out)?;
+    writeln!(out, "table vpc_flow  (one row per VPC flow-log record; AWS field names with '-' as '_')")?;
+    for (name, ty, doc) in trailsift_ingest::vpc::column_docs() {
         writeln!(out, "  {name:<52} {ty:<16} {doc}")?;
     }
     Ok(())

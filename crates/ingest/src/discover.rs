@@ -36,6 +36,11 @@ impl FileKind {
         matches!(self, FileKind::Cloudtrail | FileKind::CloudtrailInsight | FileKind::JsonCandidate)
     }
 
+    /// Whether records of this kind go into the `vpc_flow` table.
+    pub fn is_vpc_flow(self) -> bool {
+        matches!(self, FileKind::VpcFlowText | FileKind::VpcFlowParquet)
+    }
+
     /// The name used in manifests and messages.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -134,7 +139,19 @@ pub fn discover<P: AsRef<Path>>(inputs: &[P], opts: &DiscoverOptions) -> Discove
                 reason: format!("cannot read evidence path: {e}"),
             }),
             Ok(md) if md.is_dir() => walk_dir(input, opts, &mut out, &mut seen_files),
-            Ok(md) => add_file(input, md.len(), &mut out, &mut seen_files),
+            Ok(md) => {
+                let before = out.files.len();
+                add_file(input, md.len(), &mut out, &mut seen_files);
+                // A flow-log file named explicitly is read whatever folder it sits in.
+                if let Some(f) = out.files.get_mut(before).filter(|f| f.kind == FileKind::Unknown) {
+                    let lower = f.display.to_ascii_lowercase();
+                    if lower.ends_with(".log") || lower.ends_with(".log.gz") {
+                        f.kind = FileKind::VpcFlowText;
+                    } else if lower.ends_with(".parquet") {
+                        f.kind = FileKind::VpcFlowParquet;
+                    }
+                }
+            }
         }
     }
     out.files.sort_by(|a, b| a.display.cmp(&b.display));
@@ -262,7 +279,8 @@ pub fn classify(path: &str) -> (FileKind, PathInfo) {
 fn path_info(parts: &[&str]) -> PathInfo {
     let mut info = PathInfo::default();
     let is_account = |s: &str| !s.is_empty() && s.len() <= 16 && s.bytes().all(|b| b.is_ascii_digit());
-    if let Some(pos) = parts.iter().position(|p| *p == "AWSLogs") {
+    let hive = parts.iter().any(|p| p.starts_with("aws-account-id="));
+    if let Some(pos) = parts.iter().position(|p| *p == "AWSLogs").filter(|_| !hive) {
         let mut i = pos + 1;
         if let Some(p) = parts.get(i)
             && p.starts_with("o-")
@@ -282,7 +300,8 @@ fn path_info(parts: &[&str]) -> PathInfo {
             }
         }
     } else {
-        // Hive-style layout: aws-account-id=…/aws-service=…/aws-region=…/year=…/month=…/day=…
+        // Hive-style layout (also under AWSLogs/):
+        // aws-account-id=…/aws-service=…/aws-region=…/year=…/month=…/day=…[/hour=…]
         let get = |k: &str| parts.iter().find_map(|p| p.strip_prefix(k).map(str::to_string));
         info.account = get("aws-account-id=");
         info.region = get("aws-region=");
@@ -375,6 +394,13 @@ mod tests {
         assert_eq!(k, FileKind::VpcFlowParquet);
         assert_eq!(i.region.as_deref(), Some("us-east-2"));
         assert_eq!(i.date_string().as_deref(), Some("2024-01-03"));
+        let (k, i) = classify(
+            "AWSLogs/aws-account-id=123456789012/aws-service=vpcflowlogs/aws-region=eu-west-1/year=2024/month=08/day=01/hour=13/x.log.gz",
+        );
+        assert_eq!(k, FileKind::VpcFlowText);
+        assert_eq!(i.account.as_deref(), Some("123456789012"));
+        assert_eq!(i.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(i.date_string().as_deref(), Some("2024-08-01"));
     }
 
     #[test]

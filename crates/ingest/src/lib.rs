@@ -4,7 +4,8 @@
 //!
 //! Problems with evidence are data, not errors: every file gets a [`scan::FileReport`] with
 //! its record counts (seen = loaded + rejected) and reasons. This crate knows nothing of SQL,
-//! terminals or command lines; it reports progress through callbacks.
+//! terminals or command lines; it reports progress through callbacks. VPC Flow Logs are read
+//! into the `vpc_flow` table by the same scan (see [`vpc`]).
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -31,5 +32,6 @@ pub mod scan;
 pub mod schema;
 pub mod store;
 pub mod time;
+pub mod vpc;
 
 pub use error::IngestError;

@@ -33,6 +33,15 @@ pub struct Totals {
     pub records_rejected: u64,
     /// Problems met while walking the evidence (unreadable folders, symlink loops).
     pub walk_problems: u64,
+    /// Flow records (lines, or Parquet rows) found in VPC Flow Logs files.
+    #[serde(default)]
+    pub flow_records_seen: u64,
+    /// Flow records loaded into `vpc_flow`.
+    #[serde(default)]
+    pub flow_records_loaded: u64,
+    /// Flow records rejected.
+    #[serde(default)]
+    pub flow_records_rejected: u64,
 }
 
 impl Totals {
@@ -44,16 +53,25 @@ impl Totals {
             t.bytes += f.bytes;
             *t.files_by_kind.entry(f.kind.as_str().to_string()).or_default() += 1;
             t.files_with_errors += f.error.is_some() as u64;
-            t.records_seen += f.records_seen;
-            t.records_loaded += f.records_loaded;
-            t.records_rejected += f.records_rejected;
+            if f.kind.is_vpc_flow() {
+                t.flow_records_seen += f.records_seen;
+                t.flow_records_loaded += f.records_loaded;
+                t.flow_records_rejected += f.records_rejected;
+            } else {
+                t.records_seen += f.records_seen;
+                t.records_loaded += f.records_loaded;
+                t.records_rejected += f.records_rejected;
+            }
         }
         t
     }
 
     /// Whether any evidence could not be read (exit code 2).
     pub fn has_problems(&self) -> bool {
-        self.files_with_errors > 0 || self.records_rejected > 0 || self.walk_problems > 0
+        self.files_with_errors > 0
+            || self.records_rejected > 0
+            || self.flow_records_rejected > 0
+            || self.walk_problems > 0
     }
 }
 

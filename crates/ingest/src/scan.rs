@@ -16,6 +16,7 @@ use crate::discover::{EvidenceFile, FileKind};
 use crate::parse::{self, FileSource, Reject, Sink};
 use crate::prefilter::Prefilter;
 use crate::schema::Projection;
+use crate::vpc::VpcBuilder;
 
 /// Options of a scan.
 #[derive(Debug, Clone)]
@@ -35,6 +36,8 @@ pub struct ScanOptions {
     /// Literal pre-filter of a query: files and records that cannot match are not parsed or
     /// built (only for queries; an ingest loads everything).
     pub prefilter: Option<Arc<Prefilter>>,
+    /// How VPC flow-log files are read (their rows go to `vpc_flow` batches).
+    pub vpc: crate::vpc::VpcScanOptions,
 }
 
 impl Default for ScanOptions {
@@ -47,6 +50,7 @@ impl Default for ScanOptions {
             hash: false,
             batch_per_file: false,
             prefilter: None,
+            vpc: Default::default(),
         }
     }
 }
@@ -111,7 +115,8 @@ impl FileReport {
 /// An event of a scan.
 #[derive(Debug)]
 pub enum ScanEvent {
-    /// Rows. `file` is set when the scan flushes per file.
+    /// Rows: of `cloudtrail`, or of `vpc_flow` for flow-log files (see the batch's schema).
+    /// `file` is set when the scan flushes per file.
     Batch {
         /// File the rows came from (only with [`ScanOptions::batch_per_file`]).
         file: Option<usize>,
@@ -151,13 +156,21 @@ pub fn start_scan(files: Arc<Vec<EvidenceFile>>, opts: ScanOptions, send: EventS
 fn worker(files: &[EvidenceFile], opts: &ScanOptions, send: &dyn Fn(ScanEvent) -> bool, next: &AtomicUsize) {
     let mut builder = BatchBuilder::new(opts.projection.clone());
     let mut buf: Vec<u8> = Vec::new();
+    // Flow-log files give `vpc_flow` rows, built apart (made on the first such file).
+    let mut vpc: Option<VpcBuilder> = None;
     loop {
         let i = next.fetch_add(1, Ordering::Relaxed);
         let Some(file) = files.get(i) else { break };
         let mut pending: Vec<RecordBatch> = Vec::new();
-        let report = process_file(i, file, opts, &mut builder, &mut buf, &mut |b| pending.push(b));
+        let report = if file.kind.is_vpc_flow() {
+            let v = vpc.get_or_insert_with(|| VpcBuilder::new(opts.vpc.projection.as_deref()));
+            crate::vpc::process_file(i, file, opts, v, &mut buf, &mut |b| pending.push(b))
+        } else {
+            process_file(i, file, opts, &mut builder, &mut buf, &mut |b| pending.push(b))
+        };
         if opts.batch_per_file {
             pending.extend(builder.finish());
+            pending.extend(vpc.as_mut().and_then(VpcBuilder::finish));
         }
         for batch in pending {
             let file = opts.batch_per_file.then_some(i);
@@ -174,6 +187,9 @@ fn worker(files: &[EvidenceFile], opts: &ScanOptions, send: &dyn Fn(ScanEvent) -
         }
     }
     if let Some(batch) = builder.finish() {
+        send(ScanEvent::Batch { file: None, batch });
+    }
+    if let Some(batch) = vpc.as_mut().and_then(VpcBuilder::finish) {
         send(ScanEvent::Batch { file: None, batch });
     }
 }

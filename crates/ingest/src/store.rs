@@ -6,11 +6,12 @@
 //! STORE/manifest.json                       evidence manifest (see crate::manifest)
 //! STORE/errors.jsonl                        one line per unreadable file or rejected record
 //! STORE/cloudtrail/account=<id>/region=<r>/date=<YYYY-MM-DD>/part-00000.parquet
+//! STORE/vpc_flow/account=<id>/region=<r>/date=<YYYY-MM-DD>/part-00000.parquet
 //! ```
 //!
 //! Partition values come from the evidence file's S3 key (`__unknown__` when the path has
 //! none). Files are zstd-compressed, sorted by (`event_ts`, `evidence_path`,
-//! `evidence_index`) — a total order, so the same evidence always gives byte-identical files
+//! `evidence_index`; `start_ts` for `vpc_flow`) — a total order, so the same evidence always gives byte-identical files
 //! whatever order the workers finish in — with page statistics and a bloom filter on
 //! `useridentity.accesskeyid` and `sourceipaddress`. Memory is bounded: the evidence is cut
 //! into chunks of consecutive files of one partition (at most [`CHUNK_BYTES`] on disk), each
@@ -34,6 +35,7 @@ use crate::error::IngestError;
 use crate::manifest::{Manifest, TableInfo};
 use crate::scan::{FileReport, ScanEvent, ScanOptions, spawn_scan};
 use crate::schema::{self, Projection};
+use crate::vpc::{self, VpcScanOptions};
 
 /// Most compressed bytes of evidence that go into one Parquet file.
 pub const CHUNK_BYTES: u64 = 8 << 20;
@@ -124,13 +126,14 @@ fn prepare_output(opts: &StoreOptions) -> Result<(), IngestError> {
 
 /// The relative directory of a file's partition.
 fn partition_dir(f: &EvidenceFile) -> String {
+    let table = if f.kind.is_vpc_flow() { "vpc_flow" } else { "cloudtrail" };
     let clean = |s: Option<String>| {
         s.filter(|v| !v.is_empty())
             .map(|v| v.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect())
             .unwrap_or_else(|| UNKNOWN_PARTITION.to_string())
     };
     format!(
-        "cloudtrail/account={}/region={}/date={}",
+        "{table}/account={}/region={}/date={}",
         clean(f.info.account.clone()),
         clean(f.info.region.clone()),
         clean(f.info.date_string())
@@ -141,6 +144,7 @@ fn partition_dir(f: &EvidenceFile) -> String {
 #[derive(Debug)]
 struct Chunk {
     rel_path: String,
+    vpc: bool,
     remaining: usize,
     batches: Vec<RecordBatch>,
 }
@@ -181,7 +185,7 @@ fn write_store_inner(
     let mut parts_per_dir: HashMap<String, usize> = HashMap::new();
     let mut current: Option<(String, u64)> = None;
     for (i, f) in files.iter().enumerate() {
-        if !f.kind.is_cloudtrail() {
+        if !f.kind.is_cloudtrail() && !f.kind.is_vpc_flow() {
             continue;
         }
         let dir = partition_dir(f);
@@ -191,7 +195,12 @@ fn write_store_inner(
         };
         if start_new {
             let n = parts_per_dir.entry(dir.clone()).or_default();
-            chunks.push(Chunk { rel_path: format!("{dir}/part-{n:05}.parquet"), remaining: 0, batches: Vec::new() });
+            chunks.push(Chunk {
+                rel_path: format!("{dir}/part-{n:05}.parquet"),
+                vpc: f.kind.is_vpc_flow(),
+                remaining: 0,
+                batches: Vec::new(),
+            });
             *n += 1;
             current = Some((dir, 0));
         }
@@ -203,14 +212,16 @@ fn write_store_inner(
         }
     }
 
-    let scan = ScanOptions { projection: Projection::all(), hash: true, batch_per_file: true, ..opts.scan.clone() };
+    let vpc = VpcScanOptions { format: opts.scan.vpc.format.clone(), projection: None, filter: None };
+    let scan =
+        ScanOptions { projection: Projection::all(), hash: true, batch_per_file: true, vpc, ..opts.scan.clone() };
     let workers = scan.worker_count().max(1);
     let rx = spawn_scan(files.clone(), scan);
     let mut reports: Vec<FileReport> = Vec::with_capacity(files.len());
     // Sorting, encoding and compressing a chunk costs about as much as parsing it: chunks go
     // to a pool of writer threads through a bounded channel (at most `workers` chunks in
     // flight), so the parse workers are never left waiting on one writer.
-    let (chunk_tx, chunk_rx) = std::sync::mpsc::sync_channel::<(String, Vec<RecordBatch>)>(0);
+    let (chunk_tx, chunk_rx) = std::sync::mpsc::sync_channel::<(String, bool, Vec<RecordBatch>)>(0);
     let chunk_rx = std::sync::Mutex::new(chunk_rx);
     let (done_tx, done_rx) = std::sync::mpsc::channel::<Result<(String, u64), IngestError>>();
     let out = &opts.out;
@@ -220,8 +231,8 @@ fn write_store_inner(
             sc.spawn(move || {
                 loop {
                     let next = chunk_rx.lock().expect("chunk queue lock").recv();
-                    let Ok((rel, batches)) = next else { break };
-                    let res = write_chunk(out, &rel, batches).map(|rows| (rel, rows));
+                    let Ok((rel, vpc, batches)) = next else { break };
+                    let res = write_chunk(out, &rel, vpc, batches).map(|rows| (rel, rows));
                     if done_tx.send(res).is_err() {
                         break;
                     }
@@ -253,7 +264,7 @@ fn write_store_inner(
                         chunks[c].remaining -= 1;
                         if chunks[c].remaining == 0 {
                             let batches = std::mem::take(&mut chunks[c].batches);
-                            if chunk_tx.send((chunks[c].rel_path.clone(), batches)).is_err() {
+                            if chunk_tx.send((chunks[c].rel_path.clone(), chunks[c].vpc, batches)).is_err() {
                                 break; // a writer failed; its error is collected below
                             }
                         }
@@ -274,10 +285,13 @@ fn write_store_inner(
     }
     written.sort();
     let mut manifest = Manifest::new(roots, reports, discovery.problems.clone());
-    manifest.tables.insert(
-        "cloudtrail".into(),
-        TableInfo { rows: written.iter().map(|w| w.1).sum(), files: written.into_iter().map(|w| w.0).collect() },
-    );
+    for table in ["cloudtrail", "vpc_flow"] {
+        let mine: Vec<&(String, u64)> = written.iter().filter(|w| w.0.starts_with(&format!("{table}/"))).collect();
+        manifest.tables.insert(
+            table.into(),
+            TableInfo { rows: mine.iter().map(|w| w.1).sum(), files: mine.iter().map(|w| w.0.clone()).collect() },
+        );
+    }
     write_errors(&opts.out, &manifest)?;
     let path = opts.out.join("manifest.json");
     let text = serde_json::to_string_pretty(&manifest).expect("manifest serialises");
@@ -319,9 +333,28 @@ pub fn writer_properties() -> WriterProperties {
         .build()
 }
 
+/// Writer settings of the store's `vpc_flow` Parquet files (bloom filters on the addresses).
+pub fn vpc_writer_properties() -> WriterProperties {
+    let col = |p: &str| ColumnPath::new(vec![p.to_string()]);
+    WriterProperties::builder()
+        .set_created_by(format!("trailsift {}", env!("CARGO_PKG_VERSION")))
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("level 1 is valid")))
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_column_bloom_filter_enabled(col("srcaddr"), true)
+        .set_column_bloom_filter_enabled(col("dstaddr"), true)
+        .build()
+}
+
 /// Sorts and writes one chunk; returns its row count (no file is written for 0 rows).
-fn write_chunk(out: &Path, rel: &str, batches: Vec<RecordBatch>) -> Result<u64, IngestError> {
-    let schema = schema::cloudtrail_schema();
+fn write_chunk(out: &Path, rel: &str, vpc: bool, batches: Vec<RecordBatch>) -> Result<u64, IngestError> {
+    let (schema, keys, props) = if vpc {
+        let keys = [vpc::COL_START_TS, vpc::COL_EVIDENCE_PATH, vpc::COL_EVIDENCE_INDEX];
+        (vpc::vpc_flow_schema(), keys, vpc_writer_properties())
+    } else {
+        let keys = [schema::COL_EVENT_TS, schema::COL_EVIDENCE_PATH, schema::COL_EVIDENCE_INDEX];
+        (schema::cloudtrail_schema(), keys, writer_properties())
+    };
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
     if rows == 0 {
         return Ok(0);
@@ -335,10 +368,7 @@ fn write_chunk(out: &Path, rel: &str, batches: Vec<RecordBatch>) -> Result<u64, 
             options: Some(SortOptions { descending: false, nulls_first: true }),
         })
     };
-    let order = lexsort_to_indices(
-        &[key(schema::COL_EVENT_TS)?, key(schema::COL_EVIDENCE_PATH)?, key(schema::COL_EVIDENCE_INDEX)?],
-        None,
-    )?;
+    let order = lexsort_to_indices(&[key(keys[0])?, key(keys[1])?, key(keys[2])?], None)?;
     let mut starts = Vec::with_capacity(batches.len());
     let mut at = 0usize;
     for b in &batches {
@@ -364,7 +394,7 @@ fn write_chunk(out: &Path, rel: &str, batches: Vec<RecordBatch>) -> Result<u64, 
     }
     let file = fs::File::create(&path).map_err(|e| IngestError::io(&path, e))?;
     let pq = |source| IngestError::Parquet { path: path.clone(), source };
-    let mut writer = ArrowWriter::try_new(file, schema, Some(writer_properties())).map_err(pq)?;
+    let mut writer = ArrowWriter::try_new(file, schema, Some(props)).map_err(pq)?;
     writer.write(&sorted).map_err(pq)?;
     writer.close().map_err(pq)?;
     Ok(sorted.num_rows() as u64)

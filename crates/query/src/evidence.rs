@@ -173,7 +173,7 @@ impl TableProvider for EvidenceTable {
 
 /// One scan shared by the partitions of a plan: started by the first partition executed;
 /// every partition pulls from the same bounded channel.
-struct SharedScan {
+pub(crate) struct SharedScan {
     files: Arc<Vec<EvidenceFile>>,
     options: ScanOptions,
     log: Arc<ScanLog>,
@@ -182,6 +182,11 @@ struct SharedScan {
 }
 
 impl SharedScan {
+    /// A scan of `files` (`pruned` more were ruled out by their path), not started yet.
+    pub(crate) fn new(files: Arc<Vec<EvidenceFile>>, options: ScanOptions, log: Arc<ScanLog>, pruned: usize) -> Self {
+        Self { files, options, log, rx: Mutex::new(None), pruned }
+    }
+
     fn receiver(&self) -> flume::Receiver<ScanEvent> {
         let mut guard = self.rx.lock().expect("scan lock");
         if let Some(rx) = guard.as_ref() {
@@ -195,9 +200,16 @@ impl SharedScan {
     }
 }
 
-struct EvidencePartition {
+pub(crate) struct EvidencePartition {
     schema: SchemaRef,
     shared: Arc<SharedScan>,
+}
+
+impl EvidencePartition {
+    /// A partition of `shared` giving batches of `schema`.
+    pub(crate) fn new(schema: SchemaRef, shared: Arc<SharedScan>) -> Self {
+        Self { schema, shared }
+    }
 }
 
 impl fmt::Debug for EvidencePartition {

@@ -1,11 +1,14 @@
-//! trailsift-query: the SQL engine. A DataFusion session with the `cloudtrail` table over
+//! trailsift-query: the SQL engine. A DataFusion session with the `cloudtrail` and
+//! `vpc_flow` tables over
 //! raw evidence (streamed through trailsift's ingest pipeline, no import step) or over a
 //! Parquet store written by `trailsift ingest` — the same schema and the same answers either
 //! way. This crate knows SQL and tables, not forensics or terminals.
 
 pub mod evidence;
+pub mod net;
 pub mod pushdown;
 pub mod udf;
+pub mod vpc;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,8 +21,10 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use trailsift_ingest::discover::{DiscoverOptions, WalkProblem, discover};
 use trailsift_ingest::scan::{FileReport, ScanOptions};
 use trailsift_ingest::schema::cloudtrail_schema;
+use trailsift_ingest::vpc::vpc_flow_schema;
 
 pub use evidence::{EvidenceTable, ScanLog, ScanStats};
+pub use vpc::{IpFlowActivity, VpcEvidenceTable, ip_flow_activity};
 
 /// Errors of the query layer.
 #[derive(Debug, thiserror::Error)]
@@ -88,11 +93,15 @@ impl Engine {
             if stores.len() != paths.len() {
                 return Err(QueryError::MixedInputs { store: stores[0].display().to_string() });
             }
-            let table = store_table(&stores).await?;
+            let table = store_table(&stores, "cloudtrail", cloudtrail_schema()).await?;
             register_cloudtrail(&ctx, table)?;
+            let flows = store_table(&stores, "vpc_flow", vpc_flow_schema()).await?;
+            ctx.register_table("vpc_flow", flows)?;
         } else {
             let found = discover(paths, &opts.discover);
             walk_problems = found.problems;
+            let flows = VpcEvidenceTable::new(found.files.clone(), opts.scan.clone(), log.clone());
+            ctx.register_table("vpc_flow", Arc::new(flows))?;
             let table = EvidenceTable::new(found.files, opts.scan.clone(), log.clone());
             register_cloudtrail(&ctx, Arc::new(table))?;
         }
@@ -187,18 +196,29 @@ fn register_cloudtrail(
     Ok(())
 }
 
-async fn store_table(stores: &[&PathBuf]) -> Result<Arc<ListingTable>, QueryError> {
+/// The table `name` of `stores` (an empty table when no store has that folder: stores
+/// written before `vpc_flow` existed, or evidence without flow logs).
+async fn store_table(
+    stores: &[&PathBuf],
+    name: &str,
+    schema: arrow::datatypes::SchemaRef,
+) -> Result<Arc<dyn datafusion::datasource::TableProvider>, QueryError> {
     let mut urls = Vec::new();
     for s in stores {
-        let dir = s.join("cloudtrail");
+        let dir = s.join(name);
+        if name != "cloudtrail" && !dir.is_dir() {
+            continue;
+        }
         let abs = std::path::absolute(&dir)
             .map_err(|e| QueryError::Store { path: s.display().to_string(), reason: e.to_string() })?;
         let text = format!("{}/", abs.display());
         urls.push(ListingTableUrl::parse(&text)?);
     }
+    if urls.is_empty() {
+        return Ok(Arc::new(datafusion::datasource::MemTable::try_new(schema, vec![vec![]])?));
+    }
     let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
-    let config =
-        ListingTableConfig::new_with_multi_paths(urls).with_listing_options(options).with_schema(cloudtrail_schema());
+    let config = ListingTableConfig::new_with_multi_paths(urls).with_listing_options(options).with_schema(schema);
     Ok(Arc::new(ListingTable::try_new(config)?))
 }
 

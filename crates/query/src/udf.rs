@@ -123,6 +123,7 @@ pub fn register(ctx: &SessionContext) {
         ctx.register_udf(ScalarUDF::new_from_impl(Udf::new(kind)));
     }
     ctx.register_udaf(AggregateUDF::new_from_impl(CountIf::new()));
+    crate::net::register(ctx);
 }
 
 /// The functions of this module.
