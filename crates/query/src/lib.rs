@@ -3,6 +3,7 @@
 //! Parquet store written by `trailsift ingest` — the same schema and the same answers either
 //! way. This crate knows SQL and tables, not forensics or terminals.
 
+pub mod duplicates;
 pub mod evidence;
 pub mod pushdown;
 pub mod udf;
@@ -19,6 +20,7 @@ use trailsift_ingest::discover::{DiscoverOptions, WalkProblem, discover};
 use trailsift_ingest::scan::{FileReport, ScanOptions};
 use trailsift_ingest::schema::cloudtrail_schema;
 
+pub use duplicates::{DuplicateConflict, DuplicateReport, EvidenceLocation, duplicate_report};
 pub use evidence::{EvidenceTable, ScanLog, ScanStats};
 
 /// Errors of the query layer.
@@ -96,6 +98,7 @@ impl Engine {
             let table = EvidenceTable::new(found.files, opts.scan.clone(), log.clone());
             register_cloudtrail(&ctx, Arc::new(table))?;
         }
+        duplicates::register_unique_view(&ctx).await?;
         Ok(Self { ctx, log, walk_problems })
     }
 
