@@ -344,10 +344,10 @@ pub fn retime_key(key: &str, end_us: i64) -> Option<String> {
         return None;
     }
     let name = comps[n - 1].clone();
-    let pos = name.split('_').position(is_stamp)?;
-    let new_name: Vec<String> =
-        name.split('_').enumerate().map(|(i, p)| if i == pos { stamp.clone() } else { p.to_string() }).collect();
-    comps[n - 1] = new_name.join("_");
+    let at = (0..name.len().saturating_sub(15))
+        .rev()
+        .find(|&i| name.get(i..i + 16).is_some_and(is_stamp) && (i == 0 || name.as_bytes()[i - 1] == b'_'))?;
+    comps[n - 1] = format!("{}{stamp}{}", &name[..at], &name[at + 16..]);
     let date_ok = |c: &String, len: usize| c.len() == len && c.bytes().all(|b| b.is_ascii_digit());
     if date_ok(&comps[n - 4], 4) && date_ok(&comps[n - 3], 2) && date_ok(&comps[n - 2], 2) {
         comps[n - 4] = stamp[0..4].to_string();

@@ -291,6 +291,12 @@ fn validation_off_for_two_hours_is_a_coverage_gap() {
     }
     let tree = build(&root, REGIONS, plan);
     assert_eq!(tree.digests.len(), 7);
+    // The last digest before the break has no successor: its signature is only in S3
+    // metadata, so the signatures file must hold it.
+    let r = run(&root, &tree, true);
+    let d1 = r.digests.iter().find(|d| d.path.ends_with(&tree.digests[1].key)).unwrap();
+    assert_eq!(d1.status, DigestStatus::UnverifiedNoSignature);
+    std::fs::write(&tree.signatures_file, serde_json::to_string(&tree.signatures).unwrap()).unwrap();
     let r = run(&root, &tree, true);
     let log_over: Vec<(&str, LogStatus)> = tree.uncovered.iter().map(|l| (l.as_str(), LogStatus::NotCovered)).collect();
     // Every digest is valid: the restart is not a deletion.
