@@ -15,7 +15,8 @@ use sha2::{Digest, Sha256};
 use support::{BUCKET, build, default_plan, gz, put};
 
 fn verify_json(root: &Path, keys: &Path, sigs: Option<&Path>) -> (i32, Value) {
-    let mut args = vec!["verify".to_string(), root.display().to_string(), "--public-keys".into(), keys.display().to_string()];
+    let mut args =
+        vec!["verify".to_string(), root.display().to_string(), "--public-keys".into(), keys.display().to_string()];
     if let Some(s) = sigs {
         args.push("--signatures".into());
         args.push(s.display().to_string());
@@ -100,7 +101,10 @@ fn verify_reports_every_break() {
         tree.signatures_file.to_str().unwrap(),
     ]);
     assert_eq!(code, 2);
-    assert!(out.contains("modified") && out.contains("missing_digests") && out.contains("NOT everything is valid"), "{out}");
+    assert!(
+        out.contains("modified") && out.contains("missing_digests") && out.contains("NOT everything is valid"),
+        "{out}"
+    );
 }
 
 #[test]

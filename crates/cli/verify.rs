@@ -306,8 +306,9 @@ fn now_utc() -> String {
 /// `trailsift manifest`.
 pub(crate) fn manifest(a: &ManifestArgs) -> Result<Done> {
     let path = a.store.join("manifest.json");
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {} (is {} a store made by `trailsift ingest`?)", path.display(), a.store.display()))?;
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!("cannot read {} (is {} a store made by `trailsift ingest`?)", path.display(), a.store.display())
+    })?;
     let m: Manifest =
         serde_json::from_str(&text).with_context(|| format!("{} is not a trailsift manifest", path.display()))?;
     let written = std::fs::metadata(&path)

@@ -66,8 +66,8 @@ impl Digest {
         let Value::Object(o) = v else { return Err("not a JSON object".into()) };
         let start_time = req_str(&o, "digestStartTime")?;
         let end_time = req_str(&o, "digestEndTime")?;
-        let start_us =
-            parse_timestamp_micros(&start_time).ok_or_else(|| format!("digestStartTime {start_time:?} is not a time"))?;
+        let start_us = parse_timestamp_micros(&start_time)
+            .ok_or_else(|| format!("digestStartTime {start_time:?} is not a time"))?;
         let end_us =
             parse_timestamp_micros(&end_time).ok_or_else(|| format!("digestEndTime {end_time:?} is not a time"))?;
         // AWS requires the key to be present; its value is null for the first of a chain.

@@ -70,7 +70,11 @@ impl PublicKeys {
             Value::Array(a) => a,
             Value::Object(o) => match o.get("PublicKeyList").or_else(|| o.get("publicKeyList")) {
                 Some(Value::Array(a)) => a,
-                _ => return Err("no \"PublicKeyList\" array (expected the output of `aws cloudtrail list-public-keys`)".into()),
+                _ => {
+                    return Err(
+                        "no \"PublicKeyList\" array (expected the output of `aws cloudtrail list-public-keys`)".into()
+                    );
+                }
             },
             _ => return Err("expected a JSON object with \"PublicKeyList\"".into()),
         };

@@ -306,12 +306,8 @@ pub fn chain_of(bucket: &str, key: &str) -> String {
     let n = comps.len();
     let mut kept: Vec<String> = Vec::with_capacity(n);
     for (i, c) in comps.iter().enumerate() {
-        let date_part = n >= 4
-            && i + 4 >= n
-            && i + 1 < n
-            && !c.is_empty()
-            && c.len() <= 4
-            && c.bytes().all(|b| b.is_ascii_digit());
+        let date_part =
+            n >= 4 && i + 4 >= n && i + 1 < n && !c.is_empty() && c.len() <= 4 && c.bytes().all(|b| b.is_ascii_digit());
         if date_part {
             continue;
         }
@@ -389,9 +385,7 @@ pub fn verify(files: &[EvidenceFile], opts: &VerifyOptions) -> VerifyReport {
     let digest_files: Vec<&EvidenceFile> = files.iter().filter(|f| f.kind == FileKind::CloudtrailDigest).collect();
     let log_files: Vec<&EvidenceFile> = files
         .iter()
-        .filter(|f| {
-            matches!(f.kind, FileKind::Cloudtrail | FileKind::CloudtrailInsight | FileKind::JsonCandidate)
-        })
+        .filter(|f| matches!(f.kind, FileKind::Cloudtrail | FileKind::CloudtrailInsight | FileKind::JsonCandidate))
         .collect();
 
     let present: Vec<Present> = digest_files
@@ -405,7 +399,8 @@ pub fn verify(files: &[EvidenceFile], opts: &VerifyOptions) -> VerifyReport {
             Present { path: f.display.clone(), sha256: r.sha256, parsed }
         })
         .collect();
-    let log_hashes: Vec<Result<String, String>> = log_files.par_iter().map(|f| read_content(f, max, false).sha256).collect();
+    let log_hashes: Vec<Result<String, String>> =
+        log_files.par_iter().map(|f| read_content(f, max, false).sha256).collect();
 
     // Digests by the location they say they were delivered to.
     let mut by_object: HashMap<(String, String), Vec<usize>> = HashMap::new();
@@ -427,11 +422,8 @@ pub fn verify(files: &[EvidenceFile], opts: &VerifyOptions) -> VerifyReport {
         }
     }
 
-    let mut results: Vec<DigestResult> = present
-        .iter()
-        .enumerate()
-        .map(|(i, p)| check_digest(i, p, &present, &successors[i], opts))
-        .collect();
+    let mut results: Vec<DigestResult> =
+        present.iter().enumerate().map(|(i, p)| check_digest(i, p, &present, &successors[i], opts)).collect();
 
     let mut missing: BTreeMap<(String, String), DigestResult> = BTreeMap::new();
     let mut gaps: Vec<Gap> = Vec::new();
@@ -467,7 +459,9 @@ pub fn verify(files: &[EvidenceFile], opts: &VerifyOptions) -> VerifyReport {
         let d = |i: usize| present[i].parsed.as_ref().expect("chains hold parsed digests");
         // One entry per delivered object (copies of one digest count once).
         let mut order: Vec<usize> = members.clone();
-        order.sort_by(|&a, &b| (d(a).end_us, &d(a).object, &present[a].path).cmp(&(d(b).end_us, &d(b).object, &present[b].path)));
+        order.sort_by(|&a, &b| {
+            (d(a).end_us, &d(a).object, &present[a].path).cmp(&(d(b).end_us, &d(b).object, &present[b].path))
+        });
         order.dedup_by(|a, b| d(*a).object == d(*b).object && d(*a).bucket == d(*b).bucket);
         for (k, &cur) in order.iter().enumerate() {
             let dc = d(cur);
@@ -576,7 +570,9 @@ pub fn verify(files: &[EvidenceFile], opts: &VerifyOptions) -> VerifyReport {
             .map(|v| {
                 v.iter()
                     .copied()
-                    .filter(|&(i, j)| path_matches(&f.display, &present[i].parsed.as_ref().expect("parsed").logs[j].object))
+                    .filter(|&(i, j)| {
+                        path_matches(&f.display, &present[i].parsed.as_ref().expect("parsed").logs[j].object)
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -612,7 +608,11 @@ pub fn verify(files: &[EvidenceFile], opts: &VerifyOptions) -> VerifyReport {
             r.reason = Some(format!("its digest is {}", results[i].status.as_str()));
         } else {
             match hash {
-                Ok(h) if authentic.iter().any(|&(i, j)| &present[i].parsed.as_ref().expect("parsed").logs[j].hash == h) => {
+                Ok(h)
+                    if authentic
+                        .iter()
+                        .any(|&(i, j)| &present[i].parsed.as_ref().expect("parsed").logs[j].hash == h) =>
+                {
                     r.status = LogStatus::Valid;
                 }
                 Ok(_) => {
@@ -653,7 +653,8 @@ pub fn verify(files: &[EvidenceFile], opts: &VerifyOptions) -> VerifyReport {
     }
     logs.sort_by(|a, b| a.path.cmp(&b.path));
 
-    let mut report = VerifyReport { digests: results, log_files: logs, gaps, chains: chain_summaries, summary: Summary::default() };
+    let mut report =
+        VerifyReport { digests: results, log_files: logs, gaps, chains: chain_summaries, summary: Summary::default() };
     for d in &report.digests {
         *report.summary.digests.entry(d.status.as_str().to_string()).or_default() += 1;
     }
@@ -784,7 +785,10 @@ fn check_digest(i: usize, p: &Present, all: &[Present], successors: &[usize], op
             let sources: Vec<&str> = candidates.iter().map(|c| c.1).collect();
             notes.insert(
                 0,
-                format!("signature verification failed (signature from {}): the digest was altered", sources.join(", ")),
+                format!(
+                    "signature verification failed (signature from {}): the digest was altered",
+                    sources.join(", ")
+                ),
             );
         }
     }
@@ -806,13 +810,19 @@ mod tests {
         assert!(path_matches("1_CloudTrail_us-east-1_20240101T0000Z_a.json.gz", key));
         assert!(path_matches(&format!("copy/{key}"), &format!("prefix/{key}")));
         assert!(!path_matches("/x/y/other/1_CloudTrail_us-east-1_20240101T0000Z_a.json.gz", key));
-        assert!(!path_matches("/x/AWSLogs/1/CloudTrail/us-east-1/2024/01/02/1_CloudTrail_us-east-1_20240101T0000Z_a.json.gz", key));
+        assert!(!path_matches(
+            "/x/AWSLogs/1/CloudTrail/us-east-1/2024/01/02/1_CloudTrail_us-east-1_20240101T0000Z_a.json.gz",
+            key
+        ));
     }
 
     #[test]
     fn chains_and_predicted_names() {
         let k = "AWSLogs/1/CloudTrail-Digest/us-east-1/2024/01/01/1_CloudTrail-Digest_us-east-1_t_us-east-1_20240101T235500Z.json.gz";
-        assert_eq!(chain_of("b", k), "b/AWSLogs/1/CloudTrail-Digest/us-east-1/1_CloudTrail-Digest_us-east-1_t_us-east-1");
+        assert_eq!(
+            chain_of("b", k),
+            "b/AWSLogs/1/CloudTrail-Digest/us-east-1/1_CloudTrail-Digest_us-east-1_t_us-east-1"
+        );
         let end = trailsift_ingest::time::parse_timestamp_micros("2024-01-02T00:55:00Z").unwrap();
         assert_eq!(
             retime_key(k, end).unwrap(),

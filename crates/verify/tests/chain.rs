@@ -117,10 +117,7 @@ fn newest_without_signatures_file_is_unverified() {
         &tree,
         &r,
         &root,
-        &[
-            (&newest_us.key, DigestStatus::UnverifiedNoSignature),
-            (&newest_eu.key, DigestStatus::UnverifiedNoSignature),
-        ],
+        &[(&newest_us.key, DigestStatus::UnverifiedNoSignature), (&newest_eu.key, DigestStatus::UnverifiedNoSignature)],
         &log_over,
     );
     assert!(!r.all_valid());
@@ -205,7 +202,8 @@ fn two_deleted_digests_in_a_row() {
         &[(&tree.digests[2].key, DigestStatus::Missing), (&tree.digests[3].key, DigestStatus::Missing)],
         &log_over,
     );
-    let predicted: Vec<bool> = r.digests.iter().filter(|d| d.status == DigestStatus::Missing).map(|d| d.predicted).collect();
+    let predicted: Vec<bool> =
+        r.digests.iter().filter(|d| d.status == DigestStatus::Missing).map(|d| d.predicted).collect();
     assert_eq!(predicted, vec![true, false]);
     assert_eq!(r.gaps.len(), 1);
     assert_eq!(r.gaps[0].missing_digests, 2);
@@ -324,7 +322,9 @@ fn real_digest_sample_parses() {
     assert_eq!(d.log_files, 3);
     assert_eq!(d.end_time.as_deref(), Some("2020-09-11T19:36:49Z"));
     // Its predecessor (named by previousDigestS3Object) is not in the sample.
-    assert!(r.digests.iter().any(|d| d.status == DigestStatus::Missing && d.path.ends_with("20200911T183649Z.json.gz")));
+    assert!(
+        r.digests.iter().any(|d| d.status == DigestStatus::Missing && d.path.ends_with("20200911T183649Z.json.gz"))
+    );
     // The sample's log files are listed but its digest cannot be verified.
     for l in r.log_files.iter().filter(|l| l.digest.is_some()) {
         assert_eq!(l.status, LogStatus::Unverifiable, "{l:?}");
@@ -357,7 +357,12 @@ fn key_and_signature_file_formats() {
     assert!(matches!(keys.find("abcd", t("2024-01-01T00:00:00Z")), trailsift_verify::keys::KeyLookup::Found(_)));
     assert!(matches!(keys.find("abcd", t("2030-01-01T00:00:00Z")), trailsift_verify::keys::KeyLookup::NotValidAt));
     assert!(matches!(keys.find("9999", t("2024-01-01T00:00:00Z")), trailsift_verify::keys::KeyLookup::Unknown));
-    for bad in ["[]x", "{\"Keys\":[]}", "[{\"Value\":\"!!\",\"Fingerprint\":\"a\"}]", "[{\"Value\":\"AAAA\",\"Fingerprint\":\"a\"}]"] {
+    for bad in [
+        "[]x",
+        "{\"Keys\":[]}",
+        "[{\"Value\":\"!!\",\"Fingerprint\":\"a\"}]",
+        "[{\"Value\":\"AAAA\",\"Fingerprint\":\"a\"}]",
+    ] {
         assert!(PublicKeys::from_json(bad).is_err(), "{bad}");
     }
     let sigs = Signatures::from_json(r#"{"s3://b/AWSLogs/x.json.gz": "AB01", "b/y": {"signature": "cd"}}"#).unwrap();

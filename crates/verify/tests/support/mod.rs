@@ -139,13 +139,15 @@ pub fn build(root: &Path, regions: &[(&str, u32)], plan: SignPlan) -> Tree {
                 prev = None;
                 continue;
             }
-            let start = if h == 0 { "2024-02-29T23:58:30Z".to_string() } else { format!("2024-03-01T{:02}:58:30Z", h - 1) };
+            let start =
+                if h == 0 { "2024-02-29T23:58:30Z".to_string() } else { format!("2024-03-01T{:02}:58:30Z", h - 1) };
             let end = format!("2024-03-01T{h:02}:58:30Z");
             let key = format!(
                 "AWSLogs/{ACCOUNT}/CloudTrail-Digest/{region}/2024/03/01/{ACCOUNT}_CloudTrail-Digest_{region}_main-trail_us-east-1_20240301T{h:02}5830Z.json.gz"
             );
             let signer = if which == 0 { main } else { expired };
-            let fingerprint = if unknown { "0123456789abcdef0123456789abcdef".to_string() } else { signer.fingerprint.clone() };
+            let fingerprint =
+                if unknown { "0123456789abcdef0123456789abcdef".to_string() } else { signer.fingerprint.clone() };
             let doc = serde_json::json!({
                 "awsAccountId": ACCOUNT,
                 "digestStartTime": start,
@@ -165,10 +167,8 @@ pub fn build(root: &Path, regions: &[(&str, u32)], plan: SignPlan) -> Tree {
             });
             let content = doc.to_string();
             let sha = hex::encode(Sha256::digest(content.as_bytes()));
-            let to_sign = format!(
-                "{end}\n{BUCKET}/{key}\n{sha}\n{}",
-                prev.as_ref().map(|p| p.2.as_str()).unwrap_or("null")
-            );
+            let to_sign =
+                format!("{end}\n{BUCKET}/{key}\n{sha}\n{}", prev.as_ref().map(|p| p.2.as_str()).unwrap_or("null"));
             let sig = signer.key.sign(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(to_sign.as_bytes())).unwrap();
             let sig = hex::encode(sig);
             put(root, &key, &gz(content.as_bytes()));
