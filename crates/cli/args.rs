@@ -41,6 +41,10 @@ pub enum Command {
     Key(KeyArgs),
     /// Generate a synthetic CloudTrail archive with known answers.
     Gen(GenArgs),
+    /// Validate CloudTrail digest chains and log files offline (signatures, hashes, gaps).
+    Verify(crate::verify::VerifyArgs),
+    /// Chain-of-custody summary of a store (files, bytes, evidence SHA-256, verification).
+    Manifest(crate::verify::ManifestArgs),
 }
 
 /// Options shared by commands that read evidence.
@@ -84,6 +88,9 @@ pub struct IngestArgs {
     /// Replace an existing trailsift store at --out.
     #[arg(short = 'C', long, help_heading = "Output")]
     pub clobber: bool,
+    /// Digest verification recorded per file (see `trailsift verify`).
+    #[command(flatten)]
+    pub integrity: crate::verify::IntegrityArgs,
     /// Shared options.
     #[command(flatten)]
     pub common: Common,
@@ -125,6 +132,9 @@ pub struct QueryArgs {
     /// Overwrite the output file if it exists.
     #[arg(short = 'C', long, help_heading = "Output")]
     pub clobber: bool,
+    /// Digest verification for the `evidence_verification` column (raw evidence only).
+    #[command(flatten)]
+    pub integrity: crate::verify::IntegrityArgs,
     /// Shared options.
     #[command(flatten)]
     pub common: Common,

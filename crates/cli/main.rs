@@ -8,6 +8,7 @@ mod gen_cmd;
 mod key;
 mod output;
 mod shell;
+mod verify;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -39,6 +40,8 @@ fn main() -> ExitCode {
         Command::Schema(a) => schema(&a).map(|_| Done::Clean),
         Command::Key(a) => run_async(a.common.threads, key::key(a)),
         Command::Gen(a) => gen_cmd::run(a),
+        Command::Verify(a) => verify::verify(a),
+        Command::Manifest(a) => verify::manifest(&a),
     };
     match result {
         Ok(Done::Clean) => ExitCode::SUCCESS,
@@ -155,8 +158,9 @@ fn ingest(a: args::IngestArgs) -> Result<Done> {
         ),
     );
     let bar = progress_bar(quiet, found.total_bytes());
-    let opts =
-        StoreOptions { out: a.out.clone(), clobber: a.clobber, strict: a.common.strict, scan: scan_options(&a.common) };
+    let mut scan = scan_options(&a.common);
+    scan.verification = verify::statuses_for(&found.files, &a.integrity, &a.common)?;
+    let opts = StoreOptions { out: a.out.clone(), clobber: a.clobber, strict: a.common.strict, scan };
     let roots: Vec<String> = a.evidence.iter().map(|p| p.display().to_string()).collect();
     let mut content_bytes = 0u64;
     let manifest = write_store(&found, roots, &opts, &mut |r| {

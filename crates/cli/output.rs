@@ -33,7 +33,8 @@ pub(crate) async fn query(a: QueryArgs) -> Result<Done> {
     if format == Format::Parquet && a.output.is_none() {
         bail!("--format parquet needs an output file: add -o FILE.parquet");
     }
-    let opts = EngineOptions { scan: scan_options(&a.common), discover: discover_options(&a.common) };
+    let scan = crate::verify::scan_with_verification(scan_options(&a.common), &a.paths, &a.integrity, &a.common)?;
+    let opts = EngineOptions { scan, discover: discover_options(&a.common) };
     let engine = Engine::open(&a.paths, opts).await?;
     let df = engine.sql(&sql).await.context("query failed")?;
     let schema = df.schema().inner().clone();

@@ -300,6 +300,9 @@ pub struct BatchBuilder {
     path_region: Option<StringBuilder>,
     path_date: Option<Date32Builder>,
     extra: Option<StringBuilder>,
+    evidence_verification: Option<StringBuilder>,
+    /// Verification status of the file being read (a per-file constant, like its path).
+    verification: Option<String>,
     rows: usize,
     seen: Vec<bool>,
     scratch: String,
@@ -326,6 +329,8 @@ impl BatchBuilder {
             path_region: wants(schema::COL_PATH_REGION).then(StringBuilder::new),
             path_date: wants(schema::COL_PATH_DATE).then(Date32Builder::new),
             extra: want_extra.then(StringBuilder::new),
+            evidence_verification: wants(schema::COL_EVIDENCE_VERIFICATION).then(StringBuilder::new),
+            verification: None,
             projection,
             rows: 0,
             seen: vec![false; RECORD_FIELDS.len()],
@@ -347,6 +352,14 @@ impl BatchBuilder {
     /// Whether no rows are pending.
     pub fn is_empty(&self) -> bool {
         self.rows == 0
+    }
+
+    /// Sets the `evidence_verification` value of the records appended next (the status of
+    /// the file they come from; `None` when no verification was asked).
+    pub fn set_verification(&mut self, status: Option<&str>) {
+        if self.verification.as_deref() != status {
+            self.verification = status.map(str::to_string);
+        }
     }
 
     /// Appends the record whose object starts at tape index `i`.
@@ -418,6 +431,9 @@ impl BatchBuilder {
         if let Some(b) = &mut self.path_date {
             b.append_option(src.date);
         }
+        if let Some(b) = &mut self.evidence_verification {
+            b.append_option(self.verification.as_deref());
+        }
         if let Some(b) = &mut self.extra {
             if self.extra_buf.is_empty() {
                 b.append_null();
@@ -444,6 +460,9 @@ impl BatchBuilder {
                 schema::COL_PATH_ACCOUNT => Arc::new(self.path_account.as_mut().expect("projected").finish()),
                 schema::COL_PATH_REGION => Arc::new(self.path_region.as_mut().expect("projected").finish()),
                 schema::COL_PATH_DATE => Arc::new(self.path_date.as_mut().expect("projected").finish()),
+                schema::COL_EVIDENCE_VERIFICATION => {
+                    Arc::new(self.evidence_verification.as_mut().expect("projected").finish())
+                }
                 _ => Arc::new(self.extra.as_mut().expect("projected").finish()),
             };
             arrays.push(a);

@@ -2,6 +2,7 @@
 //! them, and send record batches and per-file reports through a *bounded* channel, so memory
 //! stays flat however large the archive is. Dropping the receiver stops the workers.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -38,6 +39,9 @@ pub struct ScanOptions {
     pub prefilter: Option<Arc<Prefilter>>,
     /// How VPC flow-log files are read (their rows go to `vpc_flow` batches).
     pub vpc: crate::vpc::VpcScanOptions,
+    /// Verification status per evidence path (from `trailsift-verify`): fills the
+    /// `evidence_verification` column and the reports' `verification`. `None`: not verified.
+    pub verification: Option<Arc<BTreeMap<String, String>>>,
 }
 
 impl Default for ScanOptions {
@@ -51,11 +55,18 @@ impl Default for ScanOptions {
             batch_per_file: false,
             prefilter: None,
             vpc: Default::default(),
+            verification: None,
         }
     }
 }
 
 impl ScanOptions {
+    /// Verification status of the file at `path`: its entry in [`Self::verification`], or
+    /// `not_covered` when verification was asked but no digest lists the file.
+    pub fn verification_of(&self, path: &str) -> Option<&str> {
+        self.verification.as_ref().map(|m| m.get(path).map(String::as_str).unwrap_or("not_covered"))
+    }
+
     /// The number of worker threads this scan uses.
     pub fn worker_count(&self) -> usize {
         if self.threads == 0 {
@@ -100,6 +111,11 @@ pub struct FileReport {
     /// Something worth knowing that is not a problem (e.g. gzip name but plain content).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Digest verification status of the file, when verification was asked (`trailsift
+    /// verify` statuses: `valid`, `modified`, `not_covered`, … for logs, the digest's own
+    /// status for digest files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<String>,
     /// Rejected records with index and reason.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rejected_records: Vec<Reject>,
@@ -218,6 +234,7 @@ pub fn process_file(
         skipped: false,
         error: None,
         note: None,
+        verification: file_verification(opts, file),
         rejected_records: Vec::new(),
     };
     if !file.kind.is_cloudtrail() {
@@ -255,6 +272,7 @@ pub fn process_file(
         report.skipped = true;
         return report;
     }
+    builder.set_verification(opts.verification_of(&file.display));
     let mut sink = Sink { builder, batch_rows: opts.batch_rows.max(1), on_batch, prefilter: opts.prefilter.as_deref() };
     let source = FileSource { path: &file.display, info: &file.info, candidate: file.kind == FileKind::JsonCandidate };
     let path = file.path.clone();
@@ -279,6 +297,16 @@ pub fn process_file(
     report.rejected_records = outcome.rejects;
     report.error = outcome.error;
     report
+}
+
+/// The manifest's `verification` of a file: CloudTrail files default to `not_covered`, other
+/// kinds (digests) carry only the status verification gave them.
+fn file_verification(opts: &ScanOptions, file: &EvidenceFile) -> Option<String> {
+    if file.kind.is_cloudtrail() {
+        opts.verification_of(&file.display).map(str::to_string)
+    } else {
+        opts.verification.as_ref().and_then(|m| m.get(&file.display).cloned())
+    }
 }
 
 fn is_zero(n: &u64) -> bool {

@@ -177,6 +177,10 @@ pub const DERIVED_COLUMNS: &[(&str, &str)] = &[
     ("path_region", "region from the file's S3 key"),
     ("path_date", "delivery date from the file's S3 key (YYYY/MM/DD)"),
     ("extra", "JSON object with the record's fields the typed columns could not hold (NULL when none)"),
+    (
+        "evidence_verification",
+        "digest verification status of the record's file (valid, modified, unverifiable, not_covered; NULL when not verified)",
+    ),
 ];
 
 /// Index of the first derived column in the full schema.
@@ -195,6 +199,8 @@ pub const COL_PATH_REGION: usize = FIRST_DERIVED + 4;
 pub const COL_PATH_DATE: usize = FIRST_DERIVED + 5;
 /// Column index of `extra`.
 pub const COL_EXTRA: usize = FIRST_DERIVED + 6;
+/// Column index of `evidence_verification`.
+pub const COL_EVIDENCE_VERIFICATION: usize = FIRST_DERIVED + 7;
 /// Number of columns in the full schema.
 pub const NUM_COLUMNS: usize = FIRST_DERIVED + DERIVED_COLUMNS.len();
 
@@ -233,6 +239,7 @@ pub fn cloudtrail_schema() -> SchemaRef {
             fields.push(Field::new("path_region", DataType::Utf8, true));
             fields.push(Field::new("path_date", DataType::Date32, true));
             fields.push(Field::new("extra", DataType::Utf8, true));
+            fields.push(Field::new("evidence_verification", DataType::Utf8, true));
             Arc::new(Schema::new(fields))
         })
         .clone()

@@ -4,6 +4,7 @@
 //! Parquet store written by `trailsift ingest` — the same schema and the same answers either
 //! way. This crate knows SQL and tables, not forensics or terminals.
 
+pub mod duplicates;
 pub mod evidence;
 pub mod net;
 pub mod pushdown;
@@ -23,6 +24,7 @@ use trailsift_ingest::scan::{FileReport, ScanOptions};
 use trailsift_ingest::schema::cloudtrail_schema;
 use trailsift_ingest::vpc::vpc_flow_schema;
 
+pub use duplicates::{DuplicateConflict, DuplicateReport, EvidenceLocation, duplicate_report};
 pub use evidence::{EvidenceTable, ScanLog, ScanStats};
 pub use vpc::{IpFlowActivity, VpcEvidenceTable, ip_flow_activity};
 
@@ -105,6 +107,7 @@ impl Engine {
             let table = EvidenceTable::new(found.files, opts.scan.clone(), log.clone());
             register_cloudtrail(&ctx, Arc::new(table))?;
         }
+        duplicates::register_unique_view(&ctx).await?;
         Ok(Self { ctx, log, walk_problems })
     }
 
