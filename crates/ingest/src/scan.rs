@@ -301,7 +301,9 @@ pub fn process_file(
 
 /// The manifest's `verification` of a file: CloudTrail files default to `not_covered`, other
 /// kinds (digests) carry only the status verification gave them.
-fn file_verification(opts: &ScanOptions, file: &EvidenceFile) -> Option<String> {
+/// Verification status recorded for `file` (cloudtrail logs not named by any digest are
+/// `not_covered`; other kinds only when listed).
+pub(crate) fn file_verification(opts: &ScanOptions, file: &EvidenceFile) -> Option<String> {
     if file.kind.is_cloudtrail() {
         opts.verification_of(&file.display).map(str::to_string)
     } else {

@@ -660,6 +660,7 @@ pub fn process_file(
         error: None,
         note: None,
         rejected_records: Vec::new(),
+        verification: crate::scan::file_verification(opts, file),
     };
     let read = decode::read_file(&file.path, opts.max_file_bytes, opts.hash, buf);
     report.bytes = read.bytes;
