@@ -72,7 +72,7 @@ impl PublicKeys {
                 Some(Value::Array(a)) => a,
                 _ => {
                     return Err(
-                        "no \"PublicKeyList\" array (expected the output of `aws cloudtrail list-public-keys`)".into()
+                        "no \"PublicKeyList\" array (expected the output of `aws cloudtrail list-public-keys`)".into(),
                     );
                 }
             },
