@@ -38,6 +38,10 @@ pub enum Command {
     Schema(SchemaArgs),
     /// Generate a synthetic CloudTrail archive with known answers.
     Gen(GenArgs),
+    /// Run the detection pack (everything, or the lineage of --key) and print findings.
+    Hunt(crate::hunt::HuntArgs),
+    /// List, show or lint detections.
+    Detections(crate::detections::DetectionsArgs),
 }
 
 /// Options shared by commands that read evidence.

@@ -3,6 +3,8 @@
 //! 1 failed.
 
 mod args;
+mod detections;
+mod hunt;
 mod output;
 mod shell;
 
@@ -35,6 +37,8 @@ fn main() -> ExitCode {
         Command::Shell(a) => run_async(a.common.threads, shell::shell(a)),
         Command::Schema(a) => schema(&a).map(|_| Done::Clean),
         Command::Gen(a) => generate(a),
+        Command::Hunt(a) => run_async(a.common.threads, hunt::hunt(a)),
+        Command::Detections(a) => run_async(0, detections::detections(a)),
     };
     match result {
         Ok(Done::Clean) => ExitCode::SUCCESS,
