@@ -2,7 +2,6 @@
 //! own from `--detections DIR`, each parsed from its `-- key: value` header, and the lint that
 //! reports every problem of every file at once.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::finding::{Level, Status};

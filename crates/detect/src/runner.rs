@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Int64Type, TimeUnit, TimestampMicrosecondType};
-use datafusion::catalog::MemTable;
+use datafusion::datasource::MemTable;
 use datafusion::prelude::{SessionContext, col, lit};
 use datafusion::scalar::ScalarValue;
 use futures::StreamExt;
@@ -210,7 +210,7 @@ async fn define_events(engine: &Engine, opts: &HuntOptions) -> Result<(u64, bool
     }
     ctx.deregister_table(EVENTS_VIEW)?;
     if opts.keys.is_some() {
-        let schema = Arc::new(df.schema().as_arrow().clone());
+        let schema = df.schema().inner().clone();
         let batches = df.collect().await?;
         let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
         let table = MemTable::try_new(schema, vec![batches])?;

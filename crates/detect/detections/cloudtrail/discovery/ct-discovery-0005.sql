@@ -15,4 +15,4 @@ SELECT event_ts, evidence_path, evidence_index, eventid, recipientaccountid AS a
        useridentity.accesskeyid AS access_key_id, sourceipaddress AS source_ip,
        concat(eventname, ' by recon tool: ', substr(useragent, 1, 120)) AS summary, 1 AS count
 FROM events
-WHERE regexp_like(lower(useragent), 'scoutsuite|cloudfox|pmapper|principalmapper|enumerate-iam|cloudmapper|cloudsplaining')
+WHERE regexp_like(lower(useragent), 'scout ?suite|cloudfox|pmapper|principalmapper|enumerate-iam|cloudmapper|cloudsplaining')
