@@ -33,13 +33,27 @@ fn archive(root: &Path) {
         rec(2, A, "2024-07-31T00:06:00Z", "iam.amazonaws.com", "CreateUser", json!({"userName": "backdoor"})),
     ];
     let f2 = vec![
-        rec(3, A, "2024-07-31T00:07:00Z", "iam.amazonaws.com", "AttachUserPolicy",
-            json!({"userName": "backdoor", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"})),
+        rec(
+            3,
+            A,
+            "2024-07-31T00:07:00Z",
+            "iam.amazonaws.com",
+            "AttachUserPolicy",
+            json!({"userName": "backdoor", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+        ),
         rec(4, A, "2024-07-31T00:08:00Z", "cloudtrail.amazonaws.com", "StopLogging", json!({"name": "main"})),
         rec(5, B, "2024-07-31T00:09:00Z", "s3.amazonaws.com", "ListBuckets", json!({})),
     ];
-    put(root, &format!("{day}/123456789012_CloudTrail_us-east-1_20240731T0005Z_a.json.gz"), &gz(&serde_json::to_vec(&json!({"Records": f1})).unwrap()));
-    put(root, &format!("{day}/123456789012_CloudTrail_us-east-1_20240731T0010Z_b.json.gz"), &gz(&serde_json::to_vec(&json!({"Records": f2})).unwrap()));
+    put(
+        root,
+        &format!("{day}/123456789012_CloudTrail_us-east-1_20240731T0005Z_a.json.gz"),
+        &gz(&serde_json::to_vec(&json!({"Records": f1})).unwrap()),
+    );
+    put(
+        root,
+        &format!("{day}/123456789012_CloudTrail_us-east-1_20240731T0010Z_b.json.gz"),
+        &gz(&serde_json::to_vec(&json!({"Records": f2})).unwrap()),
+    );
 }
 
 fn lines(text: &str) -> Vec<Value> {
@@ -65,8 +79,21 @@ fn hunt_jsonl_has_every_key_and_the_planted_findings() {
     );
     for r in &rows {
         for k in [
-            "id", "title", "level", "eventid", "event_time", "principal", "access_key_id", "source_ip", "region", "summary",
-            "evidence_path", "evidence_index", "count", "account_id", "tags",
+            "id",
+            "title",
+            "level",
+            "eventid",
+            "event_time",
+            "principal",
+            "access_key_id",
+            "source_ip",
+            "region",
+            "summary",
+            "evidence_path",
+            "evidence_index",
+            "count",
+            "account_id",
+            "tags",
         ] {
             assert!(r.get(k).is_some(), "missing {k} in {r}");
         }
@@ -105,7 +132,8 @@ fn hunt_by_key_min_level_and_fail_on() {
     let (code, _, _) = run_text(&["hunt", ev, "--fail-on", "critical", "--format", "jsonl"]);
     assert_eq!(code, 0);
 
-    let (code, out, _) = run_text(&["hunt", ev, "--from", "2024-07-31T00:07:00Z", "--to", "2024-07-31T00:07:59Z", "--format", "csv"]);
+    let (code, out, _) =
+        run_text(&["hunt", ev, "--from", "2024-07-31T00:07:00Z", "--to", "2024-07-31T00:07:59Z", "--format", "csv"]);
     assert_eq!(code, 0);
     assert_eq!(out.lines().count(), 2, "{out}");
     assert!(out.lines().next().unwrap().starts_with("event_time,level,id,title,"), "{out}");
@@ -138,11 +166,19 @@ fn detections_list_show_lint() {
     let (code, _, err) = run_text(&["detections", "lint"]);
     assert_eq!(code, 0, "{err}");
     let t = tempfile::tempdir().unwrap();
-    std::fs::write(t.path().join("a.sql"), "-- id: b\n-- level: loud\n-- shape: round\nSELECT 1 FROM events\n").unwrap();
+    std::fs::write(t.path().join("a.sql"), "-- id: b\n-- level: loud\n-- shape: round\nSELECT 1 FROM events\n")
+        .unwrap();
     std::fs::write(t.path().join("c.sql"), "-- id: c\nSELECT 1\n").unwrap();
     let (code, _, err) = run_text(&["detections", "lint", t.path().to_str().unwrap()]);
     assert_eq!(code, 1);
-    for needle in ["differs from the file name", "unknown level 'loud'", "unknown header key 'shape'", "missing header key 'title'", "c.sql", "does not read the events table"] {
+    for needle in [
+        "differs from the file name",
+        "unknown level 'loud'",
+        "unknown header key 'shape'",
+        "missing header key 'title'",
+        "c.sql",
+        "does not read the events table",
+    ] {
         assert!(err.contains(needle), "missing {needle} in {err}");
     }
 }

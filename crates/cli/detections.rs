@@ -68,7 +68,9 @@ pub(crate) async fn detections(a: DetectionsArgs) -> Result<Done> {
                 ("title", col(&|d| d.title.clone())),
                 ("origin", col(&|d| d.origin.clone())),
             ];
-            let schema = Schema::new(cols.iter().map(|(n, _)| Field::new(*n, arrow::datatypes::DataType::Utf8, false)).collect::<Vec<_>>());
+            let schema = Schema::new(
+                cols.iter().map(|(n, _)| Field::new(*n, arrow::datatypes::DataType::Utf8, false)).collect::<Vec<_>>(),
+            );
             let batch = RecordBatch::try_new(Arc::new(schema), cols.into_iter().map(|(_, a)| a).collect())?;
             let mut w = sink(None, false)?;
             write_batch(batch, ListFormat::resolve(format, false), &mut w).await?;

@@ -155,9 +155,21 @@ pub(crate) fn findings_batch(findings: &[Finding], brief: bool) -> Result<Record
         let tags: Vec<String> = findings.iter().map(|f| f.tags.join(",")).collect();
         cols.push(("tags", strings(tags.iter().map(|t| Some(t.as_str())))));
         cols.push(("evidence_path", s(|f| Some(f.evidence_path.as_str()))));
-        cols.push(("evidence_index", Arc::new(Int64Array::from_iter_values(findings.iter().map(|f| f.evidence_index)))));
+        cols.push((
+            "evidence_index",
+            Arc::new(Int64Array::from_iter_values(findings.iter().map(|f| f.evidence_index))),
+        ));
     }
-    let fields: Vec<Field> = cols.iter().map(|(n, a)| Field::new(*n, a.data_type().clone(), *a.data_type() != DataType::UInt64 && *a.data_type() != DataType::Int64)).collect();
+    let fields: Vec<Field> = cols
+        .iter()
+        .map(|(n, a)| {
+            Field::new(
+                *n,
+                a.data_type().clone(),
+                *a.data_type() != DataType::UInt64 && *a.data_type() != DataType::Int64,
+            )
+        })
+        .collect();
     Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), cols.into_iter().map(|(_, a)| a).collect())?)
 }
 

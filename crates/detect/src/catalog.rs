@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::finding::{Level, Status};
 use crate::DetectError;
+use crate::finding::{Level, Status};
 
 mod bundled {
     include!(concat!(env!("OUT_DIR"), "/bundled.rs"));
@@ -107,11 +107,7 @@ pub struct Detection {
 impl Detection {
     /// The first ATT&CK tactic among the tags (`defense-evasion`), or `""`.
     pub fn tactic(&self) -> &str {
-        self.tags
-            .iter()
-            .filter_map(|t| t.strip_prefix("attack."))
-            .find(|t| TACTICS.contains(t))
-            .unwrap_or("")
+        self.tags.iter().filter_map(|t| t.strip_prefix("attack.")).find(|t| TACTICS.contains(t)).unwrap_or("")
     }
 
     /// The ATT&CK technique IDs among the tags (`T1562.008`).
@@ -180,7 +176,11 @@ impl Catalog {
             match std::fs::read_to_string(&f) {
                 Ok(text) => self.add(&text, &shown, &shown, &shown, None),
                 Err(e) => {
-                    self.problems.push(LintProblem { file: shown.clone(), line: None, message: format!("cannot read: {e}") });
+                    self.problems.push(LintProblem {
+                        file: shown.clone(),
+                        line: None,
+                        message: format!("cannot read: {e}"),
+                    });
                     self.rejected.push(shown);
                 }
             }
@@ -425,7 +425,9 @@ pub fn parse(text: &str, origin: &str, path: &str, shown: &str) -> (Option<Detec
                     &format!("tag 'attack.{rest}' is neither an ATT&CK tactic nor a technique (attack.tNNNN[.NNN])"),
                 )),
                 None if t.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) => {}
-                None => problems.push(problem(shown, Some(l), &format!("tag '{t}' has characters other than a-z0-9-_."))),
+                None => {
+                    problems.push(problem(shown, Some(l), &format!("tag '{t}' has characters other than a-z0-9-_.")))
+                }
             }
         }
         if !tags.is_empty() && !tactic {
@@ -449,7 +451,9 @@ pub fn parse(text: &str, origin: &str, path: &str, shown: &str) -> (Option<Detec
         let compat = trailsift_query::trino_compat(&sql);
         match datafusion::sql::parser::DFParser::parse_sql(&compat) {
             Ok(stmts) if stmts.len() == 1 => {}
-            Ok(stmts) => problems.push(problem(shown, None, &format!("expected one SQL statement, found {}", stmts.len()))),
+            Ok(stmts) => {
+                problems.push(problem(shown, None, &format!("expected one SQL statement, found {}", stmts.len())))
+            }
             Err(e) => problems.push(problem(shown, None, &format!("SQL syntax error: {e}"))),
         }
     }

@@ -19,9 +19,9 @@ use datafusion::scalar::ScalarValue;
 use futures::StreamExt;
 use trailsift_query::Engine;
 
+use crate::DetectError;
 use crate::catalog::{Catalog, Detection, FINDING_COLUMNS, LAST_TS_COLUMN};
 use crate::finding::{Finding, Level, Status};
-use crate::DetectError;
 
 /// The table `events` is defined over. (Becomes the de-duplicating `cloudtrail_unique` view
 /// once it exists; change it here only.)
@@ -114,9 +114,10 @@ pub async fn hunt(engine: &Engine, catalog: &Catalog, opts: &HuntOptions) -> Res
     let mut runnable = Vec::new();
     for d in selected {
         match d.source.as_str() {
-            "vpcflow" if !vpc_ready => result
-                .skipped
-                .push((d.id.clone(), format!("no {VPC_FLOW_TABLE} table, or it is empty (no VPC flow logs in the evidence)"))),
+            "vpcflow" if !vpc_ready => result.skipped.push((
+                d.id.clone(),
+                format!("no {VPC_FLOW_TABLE} table, or it is empty (no VPC flow logs in the evidence)"),
+            )),
             _ => runnable.push(d),
         }
     }
@@ -241,11 +242,8 @@ async fn vpc_flow_ready(ctx: &SessionContext) -> bool {
 /// Checks a detection's output columns: every finding column, and nothing else but `last_ts`.
 pub fn check_columns(names: &[String]) -> Result<(), String> {
     let missing: Vec<&str> = FINDING_COLUMNS.iter().copied().filter(|c| !names.iter().any(|n| n == c)).collect();
-    let extra: Vec<&str> = names
-        .iter()
-        .map(String::as_str)
-        .filter(|n| !FINDING_COLUMNS.contains(n) && *n != LAST_TS_COLUMN)
-        .collect();
+    let extra: Vec<&str> =
+        names.iter().map(String::as_str).filter(|n| !FINDING_COLUMNS.contains(n) && *n != LAST_TS_COLUMN).collect();
     if missing.is_empty() && extra.is_empty() {
         return Ok(());
     }
@@ -294,10 +292,11 @@ fn to_findings(d: &Detection, b: &RecordBatch, out: &mut Vec<Finding>) -> Result
     let idx = idx.as_primitive::<Int64Type>();
     let count = need("count", &DataType::Int64)?;
     let count = count.as_primitive::<Int64Type>();
-    let strings: Vec<ArrayRef> = ["evidence_path", "eventid", "account_id", "region", "principal", "access_key_id", "source_ip", "summary"]
-        .iter()
-        .map(|n| need(n, &DataType::Utf8))
-        .collect::<Result<_, _>>()?;
+    let strings: Vec<ArrayRef> =
+        ["evidence_path", "eventid", "account_id", "region", "principal", "access_key_id", "source_ip", "summary"]
+            .iter()
+            .map(|n| need(n, &DataType::Utf8))
+            .collect::<Result<_, _>>()?;
     let s = |c: usize, row: usize| -> Option<String> {
         let a = strings[c].as_string::<i32>();
         (!a.is_null(row)).then(|| a.value(row).to_string())

@@ -60,8 +60,9 @@ fn every_detection_fires_on_fire_and_not_on_quiet() {
             continue;
         }
         let dir = fixtures().join(&d.id);
-        let expect: Value = serde_json::from_slice(&std::fs::read(dir.join("expect.json")).unwrap_or_else(|_| b"{}".to_vec()))
-            .expect("expect.json is JSON");
+        let expect: Value =
+            serde_json::from_slice(&std::fs::read(dir.join("expect.json")).unwrap_or_else(|_| b"{}".to_vec()))
+                .expect("expect.json is JSON");
         let want = expect["findings"].as_u64().unwrap_or(1) as usize;
         let want_count = expect["count"].as_u64().unwrap_or(1);
         for (name, n) in [("fire", want), ("quiet", 0)] {
@@ -78,7 +79,12 @@ fn every_detection_fires_on_fire_and_not_on_quiet() {
             assert_eq!(result.detections_run, 1);
             assert_eq!(result.events_in_scope, records(&file).len() as u64, "{} {name}", d.id);
             if result.findings.len() != n {
-                errors.push(format!("{} on {name}: {} finding(s), expected {n}: {:#?}", d.id, result.findings.len(), result.findings));
+                errors.push(format!(
+                    "{} on {name}: {} finding(s), expected {n}: {:#?}",
+                    d.id,
+                    result.findings.len(),
+                    result.findings
+                ));
                 continue;
             }
             let recs = records(&file);

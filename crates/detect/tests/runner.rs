@@ -28,7 +28,15 @@ fn evidence(dir: &Path) -> PathBuf {
     let recs = vec![
         record(0, A, "alice", "2024-07-31T00:00:00Z", "iam.amazonaws.com", "CreateUser", json!({"userName": "x1"})),
         record(1, B, "bob", "2024-07-31T00:10:00Z", "iam.amazonaws.com", "CreateUser", json!({"userName": "x2"})),
-        record(2, A, "alice", "2024-07-31T01:00:00Z", "cloudtrail.amazonaws.com", "StopLogging", json!({"name": "main"})),
+        record(
+            2,
+            A,
+            "alice",
+            "2024-07-31T01:00:00Z",
+            "cloudtrail.amazonaws.com",
+            "StopLogging",
+            json!({"name": "main"}),
+        ),
     ];
     let p = dir.join("events.json");
     std::fs::write(&p, serde_json::to_vec(&json!({"Records": recs})).unwrap()).unwrap();
@@ -128,9 +136,13 @@ fn failing_and_malformed_user_detections_are_reported_and_others_run() {
     let dir = t.path().join("mine");
     std::fs::create_dir_all(dir.join("sub")).unwrap();
     // Plans but fails at run time? Not needed: an unknown column fails when planned.
-    std::fs::write(dir.join("u-broken.sql"), format!("-- id: u-broken\n{HEADER}SELECT nosuchcolumn FROM events\n")).unwrap();
-    std::fs::write(dir.join("sub/u-badhdr.sql"), format!("-- id: u-badhdr\n-- colour: red\n{HEADER}SELECT 1 FROM events\n"))
+    std::fs::write(dir.join("u-broken.sql"), format!("-- id: u-broken\n{HEADER}SELECT nosuchcolumn FROM events\n"))
         .unwrap();
+    std::fs::write(
+        dir.join("sub/u-badhdr.sql"),
+        format!("-- id: u-badhdr\n-- colour: red\n{HEADER}SELECT 1 FROM events\n"),
+    )
+    .unwrap();
     std::fs::write(
         dir.join("u-good.sql"),
         format!(
