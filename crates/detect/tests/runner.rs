@@ -160,7 +160,7 @@ fn failing_and_malformed_user_detections_are_reported_and_others_run() {
     .unwrap();
     let catalog = Catalog::bundled().with_dir(&dir).unwrap();
     let bad_file = dir.join("sub/u-badhdr.sql").display().to_string();
-    assert_eq!(catalog.rejected(), [bad_file.clone()]);
+    assert_eq!(catalog.rejected(), std::slice::from_ref(&bad_file));
     assert!(catalog.lint().iter().any(|p| p.file == bad_file && p.message.contains("unknown header key 'colour'")));
     assert!(catalog.get("u-good").is_some_and(|d| d.origin.ends_with("u-good.sql")));
 
