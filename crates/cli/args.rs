@@ -45,6 +45,10 @@ pub enum Command {
     Verify(crate::verify::VerifyArgs),
     /// Chain-of-custody summary of a store (files, bytes, evidence SHA-256, verification).
     Manifest(crate::verify::ManifestArgs),
+    /// Run the detection pack (everything, or the lineage of --key) and print findings.
+    Hunt(crate::hunt::HuntArgs),
+    /// List, show or lint detections.
+    Detections(crate::detections::DetectionsArgs),
 }
 
 /// Options shared by commands that read evidence.

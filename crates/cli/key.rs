@@ -57,7 +57,31 @@ pub(crate) async fn key(a: KeyArgs) -> Result<Done> {
     let mut iopts = InvestigateOptions::new(key.clone());
     iopts.paths = paths.iter().map(|p| p.display().to_string()).collect();
     let mut inv = investigate(&engine, &iopts).await.with_context(|| format!("investigation of {key} failed"))?;
-    let findings = crate::findings_for_keys(&engine, &inv, &a.common).await?;
+    let findings = crate::findings_for_keys(&engine, &inv).await?;
+    // Duplicates collapsed and the evidence's digest verification, for the report's header.
+    let dups = trailsift_query::duplicate_report(&engine).await.context("duplicate check failed")?;
+    inv.evidence.duplicates_collapsed = Some(dups.collapsed);
+    inv.evidence.duplicate_conflicts = Some(dups.conflicts.len() as u64);
+    let ver = trailsift_detect::rows::rows(
+        &engine,
+        "SELECT evidence_verification AS v, count(*) AS n FROM cloudtrail GROUP BY 1 ORDER BY 1",
+    )
+    .await?;
+    let parts: Vec<String> = ver
+        .iter()
+        .filter_map(|r| {
+            let v = trailsift_detect::rows::str_of(r, "v")?;
+            Some(format!("{v}: {} record(s)", trailsift_detect::rows::int_of(r, "n")))
+        })
+        .collect();
+    inv.evidence.verification = Some(if parts.is_empty() {
+        "not verified (no digests and public keys were given)".to_string()
+    } else {
+        parts.join(", ")
+    });
+    // Network activity of the addresses that used the lineage's keys (VPC flow logs).
+    let ips: Vec<String> = inv.source_ips.iter().map(|c| c.value.clone()).collect();
+    inv.network = trailsift_query::ip_flow_activity(&engine, &ips).await.context("flow-log correlation failed")?;
     inv.attach_findings(&findings);
     let problems = engine.problems();
     let stats = engine.scan_stats();

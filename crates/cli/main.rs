@@ -3,15 +3,16 @@
 //! 1 failed.
 
 mod args;
+mod detections;
 #[path = "gen.rs"]
 mod gen_cmd;
+mod hunt;
 mod key;
 mod output;
 mod shell;
 mod verify;
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -42,6 +43,8 @@ fn main() -> ExitCode {
         Command::Gen(a) => gen_cmd::run(a),
         Command::Verify(a) => verify::verify(a),
         Command::Manifest(a) => verify::manifest(&a),
+        Command::Hunt(a) => run_async(a.common.threads, hunt::hunt(a)),
+        Command::Detections(a) => run_async(0, detections::detections(a)),
     };
     match result {
         Ok(Done::Clean) => ExitCode::SUCCESS,
@@ -81,11 +84,17 @@ fn discover_options(c: &Common) -> DiscoverOptions {
 
 /// Findings of the detection pack over the activity of the investigation's lineage.
 pub(crate) async fn findings_for_keys(
-    _engine: &trailsift_query::Engine,
-    _inv: &trailsift_detect::investigate::Investigation,
-    _common: &Common,
+    engine: &trailsift_query::Engine,
+    inv: &trailsift_detect::investigate::Investigation,
 ) -> Result<Vec<trailsift_detect::Finding>> {
-    Ok(Vec::new())
+    let catalog = trailsift_detect::Catalog::bundled();
+    let keys = inv.lineage.iter().map(|k| k.access_key_id.clone()).collect();
+    let opts = trailsift_detect::HuntOptions { keys: Some(keys), ..Default::default() };
+    let result = trailsift_detect::hunt(engine, &catalog, &opts).await.context("the detection pack failed")?;
+    for (id, why) in &result.failed {
+        eprintln!("[!] detection {id} failed: {why}");
+    }
+    Ok(result.findings)
 }
 
 fn status(quiet: bool, msg: impl AsRef<str>) {

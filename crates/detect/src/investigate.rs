@@ -254,6 +254,8 @@ pub struct Investigation {
     pub activity: Vec<HourBucket>,
     /// Notable moments, oldest first.
     pub timeline: Vec<TimelineEntry>,
+    /// VPC flow-log activity of the lineage's source addresses (empty without flow logs).
+    pub network: Vec<trailsift_query::IpFlowActivity>,
 }
 
 /// What evidence the report rests on.
@@ -269,6 +271,8 @@ pub struct EvidenceInfo {
     pub files_with_problems: Option<u64>,
     /// Duplicate records collapsed (overlapping exports), when known.
     pub duplicates_collapsed: Option<u64>,
+    /// Duplicated events whose copies differ (possible tampering), when known.
+    pub duplicate_conflicts: Option<u64>,
     /// Digest verification status of the evidence, when known.
     pub verification: Option<String>,
 }
@@ -513,6 +517,7 @@ pub async fn investigate(engine: &Engine, opts: &InvestigateOptions) -> Result<I
         containment: Vec::new(),
         activity,
         timeline: Vec::new(),
+        network: Vec::new(),
     })
 }
 

@@ -3,11 +3,17 @@
 //! the investigation model behind `trailsift key`. It reads tables through `trailsift-query`
 //! and knows nothing of terminals or output formats.
 
+pub mod catalog;
+pub mod finding;
 pub mod investigate;
 pub mod lineage;
 pub mod rows;
+pub mod runner;
 
+pub use catalog::{Catalog, Detection, LintProblem};
+pub use finding::{Finding, Level, Status};
 pub use lineage::{DerivedKey, Lineage};
+pub use runner::{EVENTS_VIEW, HuntOptions, HuntResult, SOURCE_TABLE, hunt};
 
 /// Errors of the detection layer.
 #[derive(Debug, thiserror::Error)]
@@ -25,62 +31,26 @@ pub enum DetectError {
     /// A result could not be read back as JSON.
     #[error("cannot read a query result: {0}")]
     Json(#[from] serde_json::Error),
-    /// A starting key is not an access key ID.
-    #[error("{0:?} is not an access key ID (expected 16-128 upper-case letters and digits, e.g. AKIAIOSFODNN7EXAMPLE)")]
+    /// A detections directory could not be read.
+    #[error("cannot read detections from {path}: {source} (check the --detections path)")]
+    Io {
+        /// The directory or file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A detection id that is not in the catalog.
+    #[error("no detection with id '{0}' (see `trailsift detections list`)")]
+    UnknownDetection(String),
+    /// A time that is not RFC 3339.
+    #[error("cannot read time '{value}': {reason} (use RFC 3339, e.g. 2024-07-31T00:00:00Z)")]
+    BadTime {
+        /// The text given.
+        value: String,
+        /// Why it could not be read.
+        reason: String,
+    },
+    /// An access key ID with characters other than A-Z and 0-9.
+    #[error("'{0}' is not an access key ID (expected letters and digits, e.g. AKIAIOSFODNN7EXAMPLE)")]
     BadKey(String),
-}
-
-/// Severity of a finding (chainsaw/hayabusa/Sigma vocabulary), lowest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    /// Context, not a problem by itself.
-    Informational,
-    /// Worth a look.
-    Low,
-    /// Suspicious.
-    Medium,
-    /// Likely malicious.
-    High,
-    /// Act now.
-    Critical,
-}
-
-/// One detection hit (placeholder shape until the runner lands; same fields).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Finding {
-    /// Detection id.
-    pub id: String,
-    /// Detection title.
-    pub title: String,
-    /// Severity.
-    pub level: Level,
-    /// ATT&CK tags.
-    pub tags: Vec<String>,
-    /// First event's `eventid`.
-    pub eventid: Option<String>,
-    /// First event's time (RFC 3339 UTC).
-    pub event_time: String,
-    /// Principal ARN.
-    pub principal: Option<String>,
-    /// Access key.
-    pub access_key_id: Option<String>,
-    /// Source IP.
-    pub source_ip: Option<String>,
-    /// Region.
-    pub region: Option<String>,
-    /// Account.
-    pub account_id: Option<String>,
-    /// What happened.
-    pub summary: String,
-    /// Evidence file of the first event.
-    pub evidence_path: String,
-    /// Record index of the first event.
-    pub evidence_index: i64,
-    /// Events aggregated.
-    pub count: u64,
-    /// First event time.
-    pub first_seen: String,
-    /// Last event time.
-    pub last_seen: String,
 }

@@ -252,6 +252,33 @@ pub fn render(inv: &Investigation) -> String {
         }
     }
 
+    let _ = write!(w, "<h3>Network activity of the source addresses (VPC flow logs)</h3>");
+    if inv.network.is_empty() {
+        let _ = write!(w, "<p>No flow-log records involve these addresses (or the evidence has no flow logs).</p>");
+    } else {
+        let _ = write!(
+            w,
+            "<table><tr><th>Address</th><th>Flows</th><th>Bytes</th><th>Packets</th><th>Accepted</th><th>Rejected</th><th>Bytes from it</th><th>Bytes to it</th><th>First seen</th><th>Last seen</th></tr>"
+        );
+        for n in &inv.network {
+            let _ = write!(
+                w,
+                "<tr><td class=\"mono\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&n.ip),
+                n.flows,
+                n.bytes,
+                n.packets,
+                n.accepted,
+                n.rejected,
+                n.inbound_bytes,
+                n.outbound_bytes,
+                esc(or_dash(n.first_seen.as_deref())),
+                esc(or_dash(n.last_seen.as_deref()))
+            );
+        }
+        let _ = write!(w, "</table>");
+    }
+
     let _ = write!(w, "<h2>5. Findings</h2>");
     if inv.findings.is_empty() {
         let _ = write!(w, "<p>No detection fired on the lineage's activity.</p>");

@@ -47,6 +47,12 @@ pub fn render(inv: &Investigation) -> String {
     }
     if let Some(d) = inv.evidence.duplicates_collapsed {
         let _ = writeln!(w, "Duplicate records collapsed (overlapping exports): {d}.");
+        if let Some(c) = inv.evidence.duplicate_conflicts.filter(|c| *c > 0) {
+            let _ = writeln!(
+                w,
+                "**{c} duplicated event(s) differ between copies (possible tampering): run `trailsift query` on `cloudtrail` by eventid to compare.**"
+            );
+        }
     }
     if let (Some(f), Some(p)) = (inv.evidence.files, inv.evidence.files_with_problems) {
         let _ = writeln!(w, "Evidence files: {f}, of which {p} could not be read completely.");
@@ -173,6 +179,36 @@ pub fn render(inv: &Investigation) -> String {
         }
         if inv.impact.events.len() > max || inv.impact.truncated {
             let _ = writeln!(w, "\n(only the first {max} are listed here; the JSON report has the rest)");
+        }
+        let _ = writeln!(w);
+    }
+
+    let _ = writeln!(w, "### Network activity of the source addresses (VPC flow logs)\n");
+    if inv.network.is_empty() {
+        let _ = writeln!(w, "No flow-log records involve these addresses (or the evidence has no flow logs).\n");
+    } else {
+        let _ = writeln!(
+            w,
+            "| Address | Flows | Bytes | Packets | Accepted | Rejected | Bytes from it | Bytes to it | First seen | Last seen | Ports |"
+        );
+        let _ = writeln!(w, "|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|");
+        for n in &inv.network {
+            let ports: Vec<String> = n.ports.iter().take(12).map(|p| p.to_string()).collect();
+            let _ = writeln!(
+                w,
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                n.ip,
+                n.flows,
+                n.bytes,
+                n.packets,
+                n.accepted,
+                n.rejected,
+                n.inbound_bytes,
+                n.outbound_bytes,
+                or_dash(n.first_seen.as_deref()),
+                or_dash(n.last_seen.as_deref()),
+                ports.join(", ")
+            );
         }
         let _ = writeln!(w);
     }

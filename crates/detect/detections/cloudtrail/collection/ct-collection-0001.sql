@@ -1,0 +1,39 @@
+-- id: ct-collection-0001
+-- title: Burst of S3 downloads by a long-term key
+-- source: cloudtrail
+-- level: low
+-- status: stable
+-- tags: attack.collection, attack.t1530
+-- author: trailsift maintainers
+-- created: 2026-12-02
+-- references: https://attack.mitre.org/techniques/T1530/
+-- falsepositives: people syncing buckets with the CLI
+-- description: Five or more GetObject calls by one long-term (AKIA) key with no gap over ten minutes (data events): bulk download with a user's key rather than an application role.
+WITH hits AS (
+    SELECT event_ts, evidence_path, evidence_index, eventid, recipientaccountid AS account_id,
+           awsregion AS region,
+           coalesce(useridentity.arn, useridentity.username, useridentity.invokedby) AS principal,
+           useridentity.accesskeyid AS access_key_id, sourceipaddress AS source_ip,
+           useridentity.accesskeyid AS grp
+    FROM events
+    WHERE eventsource = 's3.amazonaws.com' AND eventname = 'GetObject' AND errorcode IS NULL AND useridentity.accesskeyid LIKE 'AKIA%'
+), marked AS (
+    SELECT *, CASE WHEN lag(event_ts) OVER (PARTITION BY grp ORDER BY event_ts, evidence_path, evidence_index)
+                        >= event_ts - INTERVAL '10 minutes' THEN 0 ELSE 1 END AS brk
+    FROM hits
+), bursts AS (
+    SELECT *, sum(brk) OVER (PARTITION BY grp ORDER BY event_ts, evidence_path, evidence_index
+                             ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS burst
+    FROM marked
+), ranked AS (
+    SELECT *, row_number() OVER (PARTITION BY grp, burst ORDER BY event_ts, evidence_path, evidence_index) AS rn,
+           count(*) OVER (PARTITION BY grp, burst) AS n,
+           max(event_ts) OVER (PARTITION BY grp, burst) AS last_ts
+    FROM bursts
+)
+SELECT event_ts, evidence_path, evidence_index, eventid, account_id, region, principal, access_key_id, source_ip,
+       concat(CAST(n AS VARCHAR), ' S3 object downloads in ', CAST(date_diff('minute', event_ts, last_ts) AS VARCHAR),
+              ' minute(s)') AS summary,
+       n AS count, last_ts
+FROM ranked
+WHERE rn = 1 AND n >= 5

@@ -1,0 +1,39 @@
+-- id: ct-impact-0012
+-- title: Mass S3 object deletion
+-- source: cloudtrail
+-- level: medium
+-- status: stable
+-- tags: attack.impact, attack.t1485
+-- author: trailsift maintainers
+-- created: 2026-12-02
+-- references: https://attack.mitre.org/techniques/T1485/
+-- falsepositives: clean-up jobs
+-- description: Fifty or more DeleteObject/DeleteObjects calls by one key with no gap over ten minutes (data events).
+WITH hits AS (
+    SELECT event_ts, evidence_path, evidence_index, eventid, recipientaccountid AS account_id,
+           awsregion AS region,
+           coalesce(useridentity.arn, useridentity.username, useridentity.invokedby) AS principal,
+           useridentity.accesskeyid AS access_key_id, sourceipaddress AS source_ip,
+           useridentity.accesskeyid AS grp
+    FROM events
+    WHERE eventsource = 's3.amazonaws.com' AND eventname IN ('DeleteObject', 'DeleteObjects') AND errorcode IS NULL
+), marked AS (
+    SELECT *, CASE WHEN lag(event_ts) OVER (PARTITION BY grp ORDER BY event_ts, evidence_path, evidence_index)
+                        >= event_ts - INTERVAL '10 minutes' THEN 0 ELSE 1 END AS brk
+    FROM hits
+), bursts AS (
+    SELECT *, sum(brk) OVER (PARTITION BY grp ORDER BY event_ts, evidence_path, evidence_index
+                             ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS burst
+    FROM marked
+), ranked AS (
+    SELECT *, row_number() OVER (PARTITION BY grp, burst ORDER BY event_ts, evidence_path, evidence_index) AS rn,
+           count(*) OVER (PARTITION BY grp, burst) AS n,
+           max(event_ts) OVER (PARTITION BY grp, burst) AS last_ts
+    FROM bursts
+)
+SELECT event_ts, evidence_path, evidence_index, eventid, account_id, region, principal, access_key_id, source_ip,
+       concat(CAST(n AS VARCHAR), ' object deletions in ', CAST(date_diff('minute', event_ts, last_ts) AS VARCHAR),
+              ' minute(s)') AS summary,
+       n AS count, last_ts
+FROM ranked
+WHERE rn = 1 AND n >= 50

@@ -1,0 +1,347 @@
+//! The hunt runner: defines the view `events` (the source table, restricted to the keys and
+//! time range under investigation), runs the selected detections concurrently, and turns
+//! their rows into sorted [`Finding`]s. A failing detection is reported; the others still run.
+//!
+//! Materialisation: with `keys`, `events` is small (one key's activity), so it is collected
+//! once into a `MemTable` and every detection reads memory instead of re-scanning the
+//! evidence. For a whole-archive hunt nothing is materialised (memory stays bounded by the
+//! scans): `events` is a view over the source table, and each detection's filters reach the
+//! scan (file pruning by time/path, literal pre-filter of event names on raw evidence,
+//! statistics and bloom filters on a store).
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use arrow::datatypes::{DataType, Int64Type, TimeUnit, TimestampMicrosecondType};
+use datafusion::datasource::MemTable;
+use datafusion::prelude::{SessionContext, col, lit};
+use datafusion::scalar::ScalarValue;
+use futures::StreamExt;
+use trailsift_query::Engine;
+
+use crate::DetectError;
+use crate::catalog::{Catalog, Detection, FINDING_COLUMNS, LAST_TS_COLUMN};
+use crate::finding::{Finding, Level, Status};
+
+/// The table `events` is defined over. (Becomes the de-duplicating `cloudtrail_unique` view
+/// once it exists; change it here only.)
+pub const SOURCE_TABLE: &str = "cloudtrail_unique";
+
+/// The view detections read.
+pub const EVENTS_VIEW: &str = "events";
+
+/// The VPC Flow Logs table `vpcflow` detections read.
+pub const VPC_FLOW_TABLE: &str = "vpc_flow";
+
+/// What to hunt over and with which detections.
+#[derive(Debug, Clone)]
+pub struct HuntOptions {
+    /// The already-expanded key set (the CLI expands lineage); `None` = the whole archive.
+    pub keys: Option<Vec<String>>,
+    /// Earliest event time, RFC 3339 (inclusive).
+    pub from: Option<String>,
+    /// Latest event time, RFC 3339 (inclusive).
+    pub to: Option<String>,
+    /// Detections below this level are not run.
+    pub min_level: Level,
+    /// Only these detection ids, when non-empty (deprecated ones included if named).
+    pub detections: Vec<String>,
+    /// Run deprecated detections too.
+    pub include_deprecated: bool,
+    /// Detections run at once (0 = 4).
+    pub concurrency: usize,
+}
+
+impl Default for HuntOptions {
+    fn default() -> Self {
+        HuntOptions {
+            keys: None,
+            from: None,
+            to: None,
+            min_level: Level::Informational,
+            detections: Vec::new(),
+            include_deprecated: false,
+            concurrency: 0,
+        }
+    }
+}
+
+/// What a hunt found.
+#[derive(Debug, Clone, Default)]
+pub struct HuntResult {
+    /// Findings sorted by event time, then detection id, then evidence position.
+    pub findings: Vec<Finding>,
+    /// Events in `events` (the keys and time range in scope).
+    pub events_in_scope: u64,
+    /// Detections that ran to completion.
+    pub detections_run: usize,
+    /// Detections that failed, and files rejected by the catalog: (id or file, error).
+    pub failed: Vec<(String, String)>,
+    /// Detections not run, and why (e.g. no `vpc_flow` table): (id, reason).
+    pub skipped: Vec<(String, String)>,
+    /// Whether `events` was materialised in memory (key-scoped hunts).
+    pub materialised: bool,
+}
+
+/// Runs the catalog's detections over `engine` as `opts` says.
+pub async fn hunt(engine: &Engine, catalog: &Catalog, opts: &HuntOptions) -> Result<HuntResult, DetectError> {
+    for id in &opts.detections {
+        if catalog.get(id).is_none() {
+            return Err(DetectError::UnknownDetection(id.clone()));
+        }
+    }
+    let selected: Vec<&Detection> = catalog
+        .detections()
+        .iter()
+        .filter(|d| {
+            if !opts.detections.is_empty() {
+                return opts.detections.contains(&d.id);
+            }
+            d.level >= opts.min_level && (d.status != Status::Deprecated || opts.include_deprecated)
+        })
+        .collect();
+    let mut result = HuntResult::default();
+    for file in catalog.rejected() {
+        result.failed.push((file.clone(), rejected_reason(catalog, file)));
+    }
+
+    let ctx = engine.context();
+    let (events_in_scope, materialised) = define_events(engine, opts).await?;
+    result.events_in_scope = events_in_scope;
+    result.materialised = materialised;
+    let vpc_ready = vpc_flow_ready(ctx).await;
+
+    let mut runnable = Vec::new();
+    for d in selected {
+        match d.source.as_str() {
+            "vpcflow" if !vpc_ready => result.skipped.push((
+                d.id.clone(),
+                format!("no {VPC_FLOW_TABLE} table, or it is empty (no VPC flow logs in the evidence)"),
+            )),
+            _ => runnable.push(d),
+        }
+    }
+    let concurrency = if opts.concurrency == 0 { 4 } else { opts.concurrency };
+    let outcomes: Vec<(&Detection, Result<Vec<Finding>, String>)> = futures::stream::iter(runnable)
+        .map(|d| async move { (d, run_detection(engine, d).await) })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    for (d, outcome) in outcomes {
+        match outcome {
+            Ok(f) => {
+                result.detections_run += 1;
+                result.findings.extend(f);
+            }
+            Err(e) => result.failed.push((d.id.clone(), e)),
+        }
+    }
+    result.failed.sort();
+    result.skipped.sort();
+    sort_findings(&mut result.findings);
+    Ok(result)
+}
+
+/// Sorts findings by event time, then detection id, then evidence position.
+pub fn sort_findings(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        (&a.event_time, &a.id, &a.evidence_path, a.evidence_index).cmp(&(
+            &b.event_time,
+            &b.id,
+            &b.evidence_path,
+            b.evidence_index,
+        ))
+    });
+}
+
+fn rejected_reason(catalog: &Catalog, file: &str) -> String {
+    let msgs: Vec<String> = catalog
+        .lint()
+        .into_iter()
+        .filter(|p| p.file == file)
+        .map(|p| match p.line {
+            Some(l) => format!("line {l}: {}", p.message),
+            None => p.message,
+        })
+        .collect();
+    format!("rejected, not run: {}", msgs.join("; "))
+}
+
+/// Parses an RFC 3339 time into microseconds since the epoch (UTC).
+pub fn parse_time(s: &str) -> Result<i64, DetectError> {
+    arrow::compute::kernels::cast_utils::string_to_timestamp_nanos(s.trim())
+        .map(|ns| ns.div_euclid(1000))
+        .map_err(|e| DetectError::BadTime { value: s.to_string(), reason: e.to_string() })
+}
+
+/// Formats microseconds since the epoch as RFC 3339 UTC (`2024-07-31T00:10:00Z`; fractions
+/// only when non-zero).
+pub fn format_time(micros: i64) -> String {
+    match arrow::temporal_conversions::timestamp_us_to_datetime(micros) {
+        Some(t) if micros.rem_euclid(1_000_000) == 0 => t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+        None => String::new(),
+    }
+}
+
+/// (Re)defines the view `events`; returns its row count and whether it was materialised.
+async fn define_events(engine: &Engine, opts: &HuntOptions) -> Result<(u64, bool), DetectError> {
+    let ctx = engine.context();
+    let mut sql = format!("SELECT * FROM {SOURCE_TABLE}");
+    if let Some(keys) = &opts.keys {
+        for k in keys {
+            if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric()) {
+                return Err(DetectError::BadKey(k.clone()));
+            }
+        }
+        if keys.is_empty() {
+            sql.push_str(" WHERE FALSE");
+        } else {
+            let list: Vec<String> = keys.iter().map(|k| format!("'{k}'")).collect();
+            sql.push_str(&format!(" WHERE useridentity.accesskeyid IN ({})", list.join(", ")));
+        }
+    }
+    let mut df = engine.sql(&sql).await?;
+    let ts = |v: i64| lit(ScalarValue::TimestampMicrosecond(Some(v), Some("UTC".into())));
+    if let Some(from) = &opts.from {
+        df = df.filter(col("event_ts").gt_eq(ts(parse_time(from)?)))?;
+    }
+    if let Some(to) = &opts.to {
+        df = df.filter(col("event_ts").lt_eq(ts(parse_time(to)?)))?;
+    }
+    ctx.deregister_table(EVENTS_VIEW)?;
+    if opts.keys.is_some() {
+        let schema = df.schema().inner().clone();
+        let batches = df.collect().await?;
+        let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
+        let table = MemTable::try_new(schema, vec![batches])?;
+        ctx.register_table(EVENTS_VIEW, Arc::new(table))?;
+        Ok((rows, true))
+    } else {
+        ctx.register_table(EVENTS_VIEW, df.into_view())?;
+        let counted = ctx.sql(&format!("SELECT count(*) FROM {EVENTS_VIEW}")).await?.collect().await?;
+        let rows = counted
+            .first()
+            .filter(|b| b.num_rows() > 0)
+            .and_then(|b| b.column(0).as_primitive_opt::<Int64Type>().map(|a| a.value(0)))
+            .unwrap_or(0);
+        Ok((rows.max(0) as u64, false))
+    }
+}
+
+async fn vpc_flow_ready(ctx: &SessionContext) -> bool {
+    if !ctx.table_exist(VPC_FLOW_TABLE).unwrap_or(false) {
+        return false;
+    }
+    match ctx.sql(&format!("SELECT 1 FROM {VPC_FLOW_TABLE} LIMIT 1")).await {
+        Ok(df) => df.collect().await.map(|b| b.iter().any(|b| b.num_rows() > 0)).unwrap_or(false),
+        Err(_) => false,
+    }
+}
+
+/// Checks a detection's output columns: every finding column, and nothing else but `last_ts`.
+pub fn check_columns(names: &[String]) -> Result<(), String> {
+    let missing: Vec<&str> = FINDING_COLUMNS.iter().copied().filter(|c| !names.iter().any(|n| n == c)).collect();
+    let extra: Vec<&str> =
+        names.iter().map(String::as_str).filter(|n| !FINDING_COLUMNS.contains(n) && *n != LAST_TS_COLUMN).collect();
+    if missing.is_empty() && extra.is_empty() {
+        return Ok(());
+    }
+    let mut msg = String::from("the query must return exactly the columns ");
+    msg.push_str(&FINDING_COLUMNS.join(", "));
+    msg.push_str(" (optionally last_ts)");
+    if !missing.is_empty() {
+        msg.push_str(&format!("; missing: {}", missing.join(", ")));
+    }
+    if !extra.is_empty() {
+        msg.push_str(&format!("; unexpected: {}", extra.join(", ")));
+    }
+    Err(msg)
+}
+
+/// Runs one detection and converts its rows; errors come back as text.
+pub async fn run_detection(engine: &Engine, d: &Detection) -> Result<Vec<Finding>, String> {
+    let df = engine.sql(&d.sql).await.map_err(|e| format!("{e}"))?;
+    let names: Vec<String> = df.schema().fields().iter().map(|f| f.name().clone()).collect();
+    check_columns(&names)?;
+    let batches = df.collect().await.map_err(|e| format!("{e}"))?;
+    let mut out = Vec::new();
+    for b in &batches {
+        to_findings(d, b, &mut out).map_err(|e| format!("cannot read the detection's output: {e}"))?;
+    }
+    Ok(out)
+}
+
+fn column(b: &RecordBatch, name: &str, ty: &DataType) -> Result<Option<ArrayRef>, arrow::error::ArrowError> {
+    match b.schema().index_of(name) {
+        Ok(i) => Ok(Some(arrow::compute::cast(b.column(i), ty)?)),
+        Err(_) => Ok(None),
+    }
+}
+
+fn to_findings(d: &Detection, b: &RecordBatch, out: &mut Vec<Finding>) -> Result<(), arrow::error::ArrowError> {
+    let ts_type = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+    let need = |name: &str, ty: &DataType| {
+        column(b, name, ty)?.ok_or_else(|| arrow::error::ArrowError::SchemaError(format!("no column {name}")))
+    };
+    let ts = need("event_ts", &ts_type)?;
+    let ts = ts.as_primitive::<TimestampMicrosecondType>();
+    let last = column(b, LAST_TS_COLUMN, &ts_type)?;
+    let last = last.as_ref().map(|a| a.as_primitive::<TimestampMicrosecondType>());
+    let idx = need("evidence_index", &DataType::Int64)?;
+    let idx = idx.as_primitive::<Int64Type>();
+    let count = need("count", &DataType::Int64)?;
+    let count = count.as_primitive::<Int64Type>();
+    let strings: Vec<ArrayRef> =
+        ["evidence_path", "eventid", "account_id", "region", "principal", "access_key_id", "source_ip", "summary"]
+            .iter()
+            .map(|n| need(n, &DataType::Utf8))
+            .collect::<Result<_, _>>()?;
+    let s = |c: usize, row: usize| -> Option<String> {
+        let a = strings[c].as_string::<i32>();
+        (!a.is_null(row)).then(|| a.value(row).to_string())
+    };
+    for row in 0..b.num_rows() {
+        let first = if ts.is_null(row) { String::new() } else { format_time(ts.value(row)) };
+        let last_seen = match last {
+            Some(l) if !l.is_null(row) => format_time(l.value(row)),
+            _ => first.clone(),
+        };
+        out.push(Finding {
+            id: d.id.clone(),
+            title: d.title.clone(),
+            level: d.level,
+            tags: d.tags.clone(),
+            eventid: s(1, row),
+            event_time: first.clone(),
+            principal: s(4, row),
+            access_key_id: s(5, row),
+            source_ip: s(6, row),
+            region: s(3, row),
+            account_id: s(2, row),
+            summary: s(7, row).unwrap_or_default(),
+            evidence_path: s(0, row).unwrap_or_default(),
+            evidence_index: if idx.is_null(row) { -1 } else { idx.value(row) },
+            count: if count.is_null(row) { 1 } else { count.value(row).max(0) as u64 },
+            first_seen: first,
+            last_seen,
+        });
+    }
+    Ok(())
+}
+
+/// A session with empty `cloudtrail`, `cloudtrail_logs` and `events` tables (the real schema)
+/// and trailsift's functions: for planning detections without evidence.
+pub(crate) fn empty_context() -> SessionContext {
+    let ctx = SessionContext::new();
+    trailsift_query::udf::register(&ctx);
+    let schema = trailsift_ingest::schema::cloudtrail_schema();
+    for name in [SOURCE_TABLE, "cloudtrail", "cloudtrail_logs", EVENTS_VIEW] {
+        if ctx.table_exist(name).unwrap_or(false) {
+            continue;
+        }
+        let t = MemTable::try_new(schema.clone(), vec![vec![]]).expect("empty table with a valid schema");
+        ctx.register_table(name, Arc::new(t)).expect("register an empty table");
+    }
+    ctx
+}
