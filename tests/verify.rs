@@ -246,7 +246,7 @@ async fn duplicates_view_and_report() {
     let (code, _, err) = run_text(&["ingest", root.to_str().unwrap(), "--out", store.to_str().unwrap(), "-q"]);
     assert_eq!(code, 0, "{err}");
     for input in [root.clone(), store.clone()] {
-        let engine = trailsift_query::Engine::open(&[input.clone()], Default::default()).await.unwrap();
+        let engine = trailsift_query::Engine::open(std::slice::from_ref(&input), Default::default()).await.unwrap();
         let batches = engine
             .sql("SELECT count(*) AS n, count(eventid) AS ids FROM cloudtrail_unique")
             .await

@@ -295,6 +295,9 @@ impl InvestigateOptions {
     }
 }
 
+/// Events and failures per event name, of one key.
+type NameCounts = (BTreeMap<String, u64>, BTreeMap<String, u64>);
+
 fn source_table(engine: &Engine) -> &'static str {
     match engine.context().table_exist("cloudtrail_unique") {
         Ok(true) => "cloudtrail_unique",
@@ -397,7 +400,7 @@ pub async fn investigate(engine: &Engine, opts: &InvestigateOptions) -> Result<I
             counts.entry((k, dim)).or_default().push(Count { value: v, count: int_of(&r, "n") as u64 });
         }
     }
-    let mut names: BTreeMap<String, (BTreeMap<String, u64>, BTreeMap<String, u64>)> = BTreeMap::new();
+    let mut names: BTreeMap<String, NameCounts> = BTreeMap::new();
     for r in rows(
         engine,
         &format!("SELECT k, eventname AS v, count(*) AS n, count(errorcode) AS e FROM {t} GROUP BY k, eventname"),

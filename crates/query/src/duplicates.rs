@@ -22,6 +22,9 @@ use trailsift_ingest::schema::cloudtrail_schema;
 
 use crate::{Engine, QueryError};
 
+/// One event's copies being compared: its (eventid, account), the kept copy's location and
+/// the rows seen so far.
+type Group = ((String, Option<String>), EvidenceLocation, Vec<OwnedRow>);
 /// Name of the view with one row per event.
 pub const UNIQUE_VIEW: &str = "cloudtrail_unique";
 
@@ -124,7 +127,7 @@ fn report_from_batches(batches: &[RecordBatch]) -> Result<DuplicateReport, arrow
             .ok_or_else(|| arrow::error::ArrowError::SchemaError(format!("no column {name}")))
     };
     // The kept copy of the current event: key, location, content.
-    let mut current: Option<((String, Option<String>), EvidenceLocation, Vec<OwnedRow>)> = None;
+    let mut current: Option<Group> = None;
     for b in batches {
         let ids = strings(&col(b, "eventid")?)?;
         let accounts = strings(&col(b, "recipientaccountid")?)?;

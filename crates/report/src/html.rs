@@ -361,7 +361,7 @@ pub fn render(inv: &Investigation) -> String {
     if inv.timeline.len() > max {
         let _ = write!(w, "<p>First {max} of {} entries; the JSON report has all.</p>", inv.timeline.len());
     }
-    let _ = write!(w, "</main></body></html>\n");
+    let _ = writeln!(w, "</main></body></html>");
     o
 }
 
