@@ -87,6 +87,8 @@ fn raw_and_store_agree_and_manifest_counts_lines() {
         "SELECT count(*) AS n FROM vpc_flow WHERE start_ts >= '2024-08-02T00:00:00Z'",
         "SELECT count(*) AS n FROM vpc_flow WHERE dstaddr IN ('10.0.1.6', '10.0.1.5') OR srcaddr = '10.0.1.5'",
         "SELECT pkt_srcaddr, region, flow_direction FROM vpc_flow WHERE pkt_srcaddr IS NOT NULL",
+        // No column is read: the scan must still report its row count.
+        "SELECT count(*) AS n FROM vpc_flow",
     ];
     for sql in queries {
         assert_eq!(sorted(query(&raw, sql)), sorted(query(&store, sql)), "{sql}");
@@ -97,6 +99,7 @@ fn raw_and_store_agree_and_manifest_counts_lines() {
     assert_eq!(query(&raw, queries[6])[0]["n"], 1);
     assert_eq!(query(&raw, queries[7])[0]["n"], 1);
     assert_eq!(query(&raw, queries[8])[0]["n"], 18);
+    assert_eq!(query(&raw, queries[10])[0]["n"], 19);
     let scanned = query(&raw, queries[5]);
     assert_eq!(scanned.len(), 12);
     assert!(scanned.iter().all(|r| r["start_ts"] == "2024-08-01T12:00:50Z"), "{scanned:?}");

@@ -191,6 +191,7 @@ pub(crate) async fn hunt(a: HuntArgs) -> Result<Done> {
     };
     let hopts = HuntOptions {
         keys,
+        related_users: Vec::new(),
         from: a.from.clone(),
         to: a.to.clone(),
         min_level: a.min_level,

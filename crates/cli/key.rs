@@ -59,12 +59,23 @@ pub(crate) async fn key(a: KeyArgs) -> Result<Done> {
     let mut inv = investigate(&engine, &iopts).await.with_context(|| format!("investigation of {key} failed"))?;
     let findings = crate::findings_for_keys(&engine, &inv).await?;
     // Duplicates collapsed and the evidence's digest verification, for the report's header.
-    let dups = trailsift_query::duplicate_report(&engine).await.context("duplicate check failed")?;
+    let ids: Vec<String> = inv.lineage.iter().map(|k| k.access_key_id.clone()).collect();
+    let dups = trailsift_query::duplicate_report_where(
+        &engine,
+        &format!("useridentity.accesskeyid IN {}", trailsift_detect::rows::lit_list(&ids)),
+    )
+    .await
+    .context("duplicate check failed")?;
     inv.evidence.duplicates_collapsed = Some(dups.collapsed);
     inv.evidence.duplicate_conflicts = Some(dups.conflicts.len() as u64);
+    // Of the records the report rests on: the lineage's (the scan's pre-filter skips the rest).
     let ver = trailsift_detect::rows::rows(
         &engine,
-        "SELECT evidence_verification AS v, count(*) AS n FROM cloudtrail GROUP BY 1 ORDER BY 1",
+        &format!(
+            "SELECT evidence_verification AS v, count(*) AS n FROM cloudtrail WHERE useridentity.accesskeyid IN {} \
+             GROUP BY 1 ORDER BY 1",
+            trailsift_detect::rows::lit_list(&ids)
+        ),
     )
     .await?;
     let parts: Vec<String> = ver
@@ -84,8 +95,8 @@ pub(crate) async fn key(a: KeyArgs) -> Result<Done> {
     inv.network = trailsift_query::ip_flow_activity(&engine, &ips).await.context("flow-log correlation failed")?;
     inv.attach_findings(&findings);
     let problems = engine.problems();
-    let stats = engine.scan_stats();
-    inv.evidence.files = Some(stats.files_considered as u64);
+    // Files in the evidence (the scan counters add up every scan the report ran).
+    inv.evidence.files = engine.evidence_files().map(|n| n as u64);
     inv.evidence.files_with_problems = Some((problems.len() + engine.walk_problems().len()) as u64);
     inv.finish();
 

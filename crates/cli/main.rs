@@ -89,7 +89,22 @@ pub(crate) async fn findings_for_keys(
 ) -> Result<Vec<trailsift_detect::Finding>> {
     let catalog = trailsift_detect::Catalog::bundled();
     let keys = inv.lineage.iter().map(|k| k.access_key_id.clone()).collect();
-    let opts = trailsift_detect::HuntOptions { keys: Some(keys), ..Default::default() };
+    // The IAM users behind the lineage (owners of its long-term keys, users it created):
+    // what AWS itself did to them (its quarantine policy) belongs in the report too.
+    let mut users: std::collections::BTreeSet<String> = inv.created_users.iter().map(|u| u.user_name.clone()).collect();
+    for k in &inv.keys {
+        if let Some(p) = &k.principal
+            && p.principal_type.as_deref() == Some("IAMUser")
+            && let Some(u) = &p.user_name
+        {
+            users.insert(u.clone());
+        }
+    }
+    let opts = trailsift_detect::HuntOptions {
+        keys: Some(keys),
+        related_users: users.into_iter().collect(),
+        ..Default::default()
+    };
     let result = trailsift_detect::hunt(engine, &catalog, &opts).await.context("the detection pack failed")?;
     for (id, why) in &result.failed {
         eprintln!("[!] detection {id} failed: {why}");

@@ -16,7 +16,7 @@ use datafusion::datasource::MemTable;
 use trailsift_query::Engine;
 
 use crate::lineage::{CreatedUser, DerivedKey, FailedMint, derive};
-use crate::rows::{Row, int_of, lit, lit_list, rows, str_of};
+use crate::rows::{Row, events_where, int_of, lit, lit_list, rows, str_of};
 use crate::{DetectError, Finding, Level};
 
 /// Name under which the events of the lineage are registered for the report's queries.
@@ -361,8 +361,8 @@ pub async fn investigate(engine: &Engine, opts: &InvestigateOptions) -> Result<I
              useridentity.type AS ptype, useridentity.username AS uname, useridentity.accountid AS uacct, \
              useridentity.sessioncontext.sessionissuer.username AS issuer, requestparameters, \
              responseelements, resources, evidence_path, evidence_index \
-             FROM {table} WHERE useridentity.accesskeyid IN {}",
-            lit_list(&ids)
+             FROM {}",
+            events_where(engine, &format!("useridentity.accesskeyid IN {}", lit_list(&ids)))
         ))
         .await?;
     let schema = df.schema().inner().clone();

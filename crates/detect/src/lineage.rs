@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use trailsift_query::Engine;
 
 use crate::DetectError;
-use crate::rows::{Row, int_of, lit_list, rows, str_of};
+use crate::rows::{Row, events_where, int_of, lit_list, rows, str_of};
 
 /// Calls that return new credentials when made with an access key.
 pub const MINTING_EVENTS: [&str; 5] =
@@ -160,14 +160,6 @@ pub fn is_access_key_id(s: &str) -> bool {
     (16..=128).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
-/// The table lineage reads: the de-duplicated view when the session has it.
-fn source_table(engine: &Engine) -> &'static str {
-    match engine.context().table_exist("cloudtrail_unique") {
-        Ok(true) => "cloudtrail_unique",
-        _ => "cloudtrail",
-    }
-}
-
 const MINT_COLUMNS: &str = "eventid, eventname, eventtime, event_ts, evidence_path, evidence_index, \
      useridentity.accesskeyid AS caller, errorcode, sharedeventid, recipientaccountid, \
      json_extract_scalar(responseelements, '$.credentials.accessKeyId') AS temp_key, \
@@ -184,7 +176,6 @@ const MINT_COLUMNS: &str = "eventid, eventname, eventtime, event_ts, evidence_pa
 /// Seeds are trimmed; each must look like an access key ID. The search reads the
 /// `cloudtrail_unique` view when the session has one, `cloudtrail` otherwise.
 pub async fn derive(engine: &Engine, seeds: &[String]) -> Result<Lineage, DetectError> {
-    let table = source_table(engine);
     let mut lineage = Lineage::default();
     let mut known: BTreeSet<String> = BTreeSet::new();
     let mut frontier: Vec<String> = Vec::new();
@@ -204,12 +195,14 @@ pub async fn derive(engine: &Engine, seeds: &[String]) -> Result<Lineage, Detect
     let mut depth = 0u32;
     while !frontier.is_empty() {
         depth += 1;
-        let sql = format!(
-            "SELECT {MINT_COLUMNS} FROM {table} \
-             WHERE useridentity.accesskeyid IN {} AND eventname IN {} \
-             ORDER BY event_ts, evidence_path, evidence_index",
+        let pred = format!(
+            "useridentity.accesskeyid IN {} AND eventname IN {}",
             lit_list(&frontier),
             lit_list(MINTING_EVENTS.iter().chain(["CreateUser"].iter())),
+        );
+        let sql = format!(
+            "SELECT {MINT_COLUMNS} FROM {} ORDER BY event_ts, evidence_path, evidence_index",
+            events_where(engine, &pred)
         );
         let found = rows(engine, &sql).await?;
         let mut next: Vec<String> = Vec::new();
@@ -256,12 +249,14 @@ pub async fn derive(engine: &Engine, seeds: &[String]) -> Result<Lineage, Detect
         let pending: Vec<(String, String)> = created.keys().filter(|u| !users_searched.contains(*u)).cloned().collect();
         if !pending.is_empty() {
             let users: BTreeSet<&String> = pending.iter().map(|(_, u)| u).collect();
-            let sql = format!(
-                "SELECT {MINT_COLUMNS} FROM {table} \
-                 WHERE eventname = 'CreateAccessKey' AND errorcode IS NULL \
-                 AND json_extract_scalar(requestparameters, '$.userName') IN {} \
-                 ORDER BY event_ts, evidence_path, evidence_index",
+            let pred = format!(
+                "eventname = 'CreateAccessKey' AND errorcode IS NULL \
+                 AND json_extract_scalar(requestparameters, '$.userName') IN {}",
                 lit_list(users.iter().map(|s| s.as_str())),
+            );
+            let sql = format!(
+                "SELECT {MINT_COLUMNS} FROM {} ORDER BY event_ts, evidence_path, evidence_index",
+                events_where(engine, &pred)
             );
             for r in rows(engine, &sql).await? {
                 let acct = str_of(&r, "recipientaccountid").unwrap_or_default();
@@ -275,7 +270,7 @@ pub async fn derive(engine: &Engine, seeds: &[String]) -> Result<Lineage, Detect
             users_searched.extend(pending);
         }
         if !shared.is_empty() {
-            attach_copies(engine, table, &mut lineage, &shared).await?;
+            attach_copies(engine, &mut lineage, &shared).await?;
         }
         frontier = next;
     }
@@ -329,16 +324,11 @@ pub fn arn_account(arn: &str) -> Option<String> {
 }
 
 /// Finds the other accounts' copies of minting events (same `sharedeventid`).
-async fn attach_copies(
-    engine: &Engine,
-    table: &str,
-    lineage: &mut Lineage,
-    shared: &[(String, String)],
-) -> Result<(), DetectError> {
+async fn attach_copies(engine: &Engine, lineage: &mut Lineage, shared: &[(String, String)]) -> Result<(), DetectError> {
     let sql = format!(
-        "SELECT sharedeventid, eventid, recipientaccountid, evidence_path, evidence_index FROM {table} \
-         WHERE sharedeventid IN {} ORDER BY evidence_path, evidence_index",
-        lit_list(shared.iter().map(|(s, _)| s.as_str()))
+        "SELECT sharedeventid, eventid, recipientaccountid, evidence_path, evidence_index FROM {} \
+         ORDER BY evidence_path, evidence_index",
+        events_where(engine, &format!("sharedeventid IN {}", lit_list(shared.iter().map(|(s, _)| s.as_str()))))
     );
     for r in rows(engine, &sql).await? {
         let Some(sid) = str_of(&r, "sharedeventid") else { continue };

@@ -14,6 +14,16 @@ pub type Row = Map<String, Value>;
 /// chrono format for timestamps: RFC 3339, UTC, fractional seconds only when present.
 pub const TS_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.fZ";
 
+/// A `FROM` item (with the alias `ev`) for the events matching `predicate`: one row per
+/// event when the session has the de-duplicating `cloudtrail_unique` view (the filter applied
+/// before de-duplication, see [`trailsift_query::unique_where`]), `cloudtrail` otherwise.
+pub fn events_where(engine: &Engine, predicate: &str) -> String {
+    match engine.context().table_exist(trailsift_query::duplicates::UNIQUE_VIEW) {
+        Ok(true) => format!("{} AS ev", trailsift_query::unique_where(predicate)),
+        _ => format!("(SELECT * FROM cloudtrail WHERE {predicate}) AS ev"),
+    }
+}
+
 /// Runs `sql` and returns every row of the answer.
 pub async fn rows(engine: &Engine, sql: &str) -> Result<Vec<Row>, DetectError> {
     let batches = engine.sql(sql).await?.collect().await?;

@@ -38,6 +38,10 @@ pub const VPC_FLOW_TABLE: &str = "vpc_flow";
 pub struct HuntOptions {
     /// The already-expanded key set (the CLI expands lineage); `None` = the whole archive.
     pub keys: Option<Vec<String>>,
+    /// With `keys`: IAM user names whose AWS-service events (calls made by AWS itself on
+    /// the user, such as attaching AWS's quarantine policy to a user whose key AWS found
+    /// exposed) join `events`; they carry no access key, so `keys` alone would miss them.
+    pub related_users: Vec<String>,
     /// Earliest event time, RFC 3339 (inclusive).
     pub from: Option<String>,
     /// Latest event time, RFC 3339 (inclusive).
@@ -56,6 +60,7 @@ impl Default for HuntOptions {
     fn default() -> Self {
         HuntOptions {
             keys: None,
+            related_users: Vec::new(),
             from: None,
             to: None,
             min_level: Level::Informational,
@@ -194,11 +199,23 @@ async fn define_events(engine: &Engine, opts: &HuntOptions) -> Result<(u64, bool
                 return Err(DetectError::BadKey(k.clone()));
             }
         }
-        if keys.is_empty() {
-            sql.push_str(" WHERE FALSE");
+        let pred = if keys.is_empty() {
+            "FALSE".to_string()
         } else {
-            let list: Vec<String> = keys.iter().map(|k| format!("'{k}'")).collect();
-            sql.push_str(&format!(" WHERE useridentity.accesskeyid IN ({})", list.join(", ")));
+            format!("useridentity.accesskeyid IN {}", crate::rows::lit_list(keys))
+        };
+        // The filter goes below the de-duplication, into the scan (see `events_where`).
+        sql = format!("SELECT * FROM {}", crate::rows::events_where(engine, &pred));
+        if !opts.related_users.is_empty() {
+            // A second scan (an OR would defeat the key's literal pre-filter); the two sets
+            // are disjoint (with a key / without one).
+            let aws = format!(
+                "useridentity.accesskeyid IS NULL AND useridentity.type = 'AWSService' \
+                 AND eventsource = 'iam.amazonaws.com' AND eventname IN ('AttachUserPolicy', 'PutUserPolicy') \
+                 AND json_extract_scalar(requestparameters, '$.userName') IN {}",
+                crate::rows::lit_list(&opts.related_users)
+            );
+            sql = format!("{sql} UNION ALL SELECT * FROM {}", crate::rows::events_where(engine, &aws));
         }
     }
     let mut df = engine.sql(&sql).await?;

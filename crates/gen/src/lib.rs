@@ -36,7 +36,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-pub use plant::{FlowTotals, Incident, LineageEntry, Technique};
+pub use plant::{FlowTotals, Incident, LineageEntry, Technique, detections_for};
 
 /// A planted scenario.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

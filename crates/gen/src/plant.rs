@@ -44,6 +44,45 @@ pub struct Technique {
     pub event_names: Vec<String>,
     /// `eventID`s of its events, in time order.
     pub event_ids: Vec<String>,
+    /// IDs of the bundled detections that must raise a finding on these events (see
+    /// [`detections_for`]); a run of the pack that misses one of them has missed the technique.
+    pub detections: Vec<String>,
+}
+
+/// The bundled detections (`trailsift detections list`) that a planted technique must raise.
+///
+/// Kept here, beside the scenario that plants the events, so that `answers.json` is complete
+/// on its own; the acceptance tests check the pack against it. An unknown slug has none.
+pub fn detections_for(technique: &str) -> &'static [&'static str] {
+    match technique {
+        "recon-get-caller-identity" => &["ct-discovery-0001"],
+        "discovery-permission-probing" => &["ct-discovery-0002"],
+        "tooling-offensive-user-agent" => &["ct-defense-evasion-0012"],
+        "collection-s3-read" => &["ct-collection-0001"],
+        "credential-access-secrets" => &["ct-credential-access-0001"],
+        "credential-mint-session-token" => &["ct-defense-evasion-0013"],
+        "credential-mint-federation-token" => &["ct-persistence-0008"],
+        "privilege-escalation-assume-role" => &[],
+        "privilege-escalation-assume-role-denied" => &[],
+        "lateral-movement-role-chaining" => &["ct-privilege-escalation-0004"],
+        "lateral-movement-cross-account" => &["ct-lateral-movement-0001"],
+        "persistence-trust-policy-backdoor" => &["ct-persistence-0006", "ct-persistence-0007"],
+        "defense-evasion-guardduty-delete" => &["ct-defense-evasion-0003"],
+        "persistence-create-user" => &["ct-persistence-0001"],
+        "persistence-create-access-key" => &["ct-persistence-0002"],
+        "privilege-escalation-attach-admin-policy" => &["ct-privilege-escalation-0001"],
+        "persistence-login-profile" => &["ct-persistence-0003"],
+        "defense-evasion-stop-logging" => &["ct-defense-evasion-0001"],
+        "exfiltration-snapshot-share" => &["ct-exfiltration-0002"],
+        "exfiltration-public-bucket-policy" => &["ct-exfiltration-0005"],
+        "discovery-new-region" => &["ct-initial-access-0004"],
+        "impact-gpu-run-instances" => &["ct-impact-0001"],
+        "impact-service-quota-increase" => &["ct-impact-0004"],
+        "impact-bedrock-abuse" => &["ct-impact-0005", "ct-impact-0006"],
+        "impact-ses-abuse" => &["ct-impact-0007"],
+        "response-aws-quarantine-policy" => &["ct-initial-access-0005"],
+        _ => &[],
+    }
 }
 
 /// VPC flow totals of one address (flows where it is the source or the destination).
@@ -951,6 +990,7 @@ fn exposed_key(opts: &GenOptions, accounts: &[String], span: Span) -> Planted {
                 technique: slug.to_string(),
                 event_names: names.into_iter().collect(),
                 event_ids: evs.into_iter().map(|e| e.1).collect(),
+                detections: detections_for(slug).iter().map(|d| d.to_string()).collect(),
             }
         })
         .collect();

@@ -446,8 +446,13 @@ impl VpcBuilder {
             return None;
         }
         let arrays: Vec<ArrayRef> = self.builders.iter_mut().map(ColBuilder::finish).collect();
+        // An empty projection (`count(*)`) still has rows: give the count explicitly.
+        let options = arrow::array::RecordBatchOptions::new().with_row_count(Some(self.rows));
         self.rows = 0;
-        Some(RecordBatch::try_new(self.schema.clone(), arrays).expect("builders follow the schema"))
+        Some(
+            RecordBatch::try_new_with_options(self.schema.clone(), arrays, &options)
+                .expect("builders follow the schema"),
+        )
     }
 }
 

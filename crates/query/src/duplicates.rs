@@ -42,13 +42,33 @@ pub const NON_CONTENT_COLUMNS: &[&str] = &[
 
 /// The SQL of [`UNIQUE_VIEW`].
 pub fn unique_view_sql() -> String {
+    unique_sql(None)
+}
+
+/// One row per event of `cloudtrail`, of the records matching `predicate` when one is given.
+fn unique_sql(predicate: Option<&str>) -> String {
     let cols: Vec<String> = cloudtrail_schema().fields().iter().map(|f| format!("\"{}\"", f.name())).collect();
+    let filter = predicate.map(|p| format!(" WHERE {p}")).unwrap_or_default();
     format!(
         "SELECT {} FROM (SELECT *, row_number() OVER (PARTITION BY eventid, recipientaccountid \
-         ORDER BY evidence_path, evidence_index) AS __trailsift_copy FROM cloudtrail) \
+         ORDER BY evidence_path, evidence_index) AS __trailsift_copy FROM cloudtrail{filter}) \
          WHERE eventid IS NULL OR __trailsift_copy = 1",
         cols.join(", ")
     )
+}
+
+/// A parenthesised subquery (usable after `FROM`) of the unique events that match
+/// `predicate`, a SQL condition over `cloudtrail`'s columns.
+///
+/// `SELECT … FROM cloudtrail_unique WHERE p` gives the same rows when `p` holds for all
+/// copies of an event or for none (true of every condition on the record's own fields,
+/// since copies of one event are identical; conflicting copies are reported by
+/// [`duplicate_report`]), but DataFusion cannot move `p` below the view's window, so it
+/// numbers every record of the archive first. Here `p` is applied to the scan, where the
+/// evidence table's pruning and literal pre-filters use it: a key lookup reads only the
+/// files that can hold the key, and memory holds only the matching records.
+pub fn unique_where(predicate: &str) -> String {
+    format!("({})", unique_sql(Some(predicate)))
 }
 
 /// Registers [`UNIQUE_VIEW`] over the session's `cloudtrail` table.
@@ -95,11 +115,20 @@ pub struct DuplicateReport {
 
 /// Counts the duplicates `cloudtrail_unique` collapses and lists the conflicting copies.
 pub async fn duplicate_report(engine: &Engine) -> Result<DuplicateReport, QueryError> {
-    let sql = "SELECT c.* FROM cloudtrail c JOIN (SELECT eventid AS __e, recipientaccountid AS __a \
-               FROM cloudtrail WHERE eventid IS NOT NULL GROUP BY eventid, recipientaccountid \
-               HAVING count(*) > 1) d ON c.eventid = d.__e AND c.recipientaccountid IS NOT DISTINCT FROM d.__a \
-               ORDER BY c.eventid, c.recipientaccountid, c.evidence_path, c.evidence_index";
-    let batches = engine.sql(sql).await?.collect().await?;
+    duplicate_report_where(engine, "TRUE").await
+}
+
+/// [`duplicate_report`] over the records matching `predicate` (a SQL condition over
+/// `cloudtrail`'s columns): e.g. the events of the keys under investigation, which the scan's
+/// pre-filters find without reading the rest of the archive.
+pub async fn duplicate_report_where(engine: &Engine, predicate: &str) -> Result<DuplicateReport, QueryError> {
+    let sql = format!(
+        "SELECT c.* FROM cloudtrail c JOIN (SELECT eventid AS __e, recipientaccountid AS __a \
+         FROM cloudtrail WHERE eventid IS NOT NULL AND ({predicate}) GROUP BY eventid, recipientaccountid \
+         HAVING count(*) > 1) d ON c.eventid = d.__e AND c.recipientaccountid IS NOT DISTINCT FROM d.__a \
+         WHERE {predicate} ORDER BY c.eventid, c.recipientaccountid, c.evidence_path, c.evidence_index"
+    );
+    let batches = engine.sql(&sql).await?.collect().await?;
     report_from_batches(&batches).map_err(|e| QueryError::DataFusion(e.into()))
 }
 

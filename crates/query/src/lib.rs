@@ -24,7 +24,9 @@ use trailsift_ingest::scan::{FileReport, ScanOptions};
 use trailsift_ingest::schema::cloudtrail_schema;
 use trailsift_ingest::vpc::vpc_flow_schema;
 
-pub use duplicates::{DuplicateConflict, DuplicateReport, EvidenceLocation, duplicate_report};
+pub use duplicates::{
+    DuplicateConflict, DuplicateReport, EvidenceLocation, duplicate_report, duplicate_report_where, unique_where,
+};
 pub use evidence::{EvidenceTable, ScanLog, ScanStats};
 pub use vpc::{IpFlowActivity, VpcEvidenceTable, ip_flow_activity};
 
@@ -72,6 +74,7 @@ pub struct Engine {
     ctx: SessionContext,
     log: Arc<ScanLog>,
     walk_problems: Vec<WalkProblem>,
+    evidence_files: Option<usize>,
 }
 
 impl Engine {
@@ -91,6 +94,7 @@ impl Engine {
         let log = Arc::new(ScanLog::default());
         let stores: Vec<&PathBuf> = paths.iter().filter(|p| is_store(p)).collect();
         let mut walk_problems = Vec::new();
+        let mut evidence_files = None;
         if !stores.is_empty() {
             if stores.len() != paths.len() {
                 return Err(QueryError::MixedInputs { store: stores[0].display().to_string() });
@@ -102,13 +106,14 @@ impl Engine {
         } else {
             let found = discover(paths, &opts.discover);
             walk_problems = found.problems;
+            evidence_files = Some(found.files.len());
             let flows = VpcEvidenceTable::new(found.files.clone(), opts.scan.clone(), log.clone());
             ctx.register_table("vpc_flow", Arc::new(flows))?;
             let table = EvidenceTable::new(found.files, opts.scan.clone(), log.clone());
             register_cloudtrail(&ctx, Arc::new(table))?;
         }
         duplicates::register_unique_view(&ctx).await?;
-        Ok(Self { ctx, log, walk_problems })
+        Ok(Self { ctx, log, walk_problems, evidence_files })
     }
 
     /// The DataFusion session.
@@ -130,6 +135,11 @@ impl Engine {
     /// What the scans so far read, skipped and pruned.
     pub fn scan_stats(&self) -> ScanStats {
         self.log.stats()
+    }
+
+    /// Evidence files found by the walk (raw evidence; `None` for a store).
+    pub fn evidence_files(&self) -> Option<usize> {
+        self.evidence_files
     }
 
     /// Problems met while walking the evidence.
