@@ -228,14 +228,16 @@ pub(crate) async fn hunt(a: HuntArgs) -> Result<Done> {
             .map(|l| format!("{} {l}", result.findings.iter().filter(|f| f.level == *l).count()))
             .collect();
         eprintln!(
-            "[+] {} finding(s): {}; {} detection(s) run, {} failed, {} skipped; {} event(s) in scope{}",
+            "[+] {} finding(s): {}; {} detection(s) run, {} failed, {} skipped; {} event(s) in scope{}, \
+             {} duplicate record(s) collapsed",
             result.findings.len(),
             per_level.join(", "),
             result.detections_run,
             result.failed.len(),
             result.skipped.len(),
             result.events_in_scope,
-            if result.materialised { " (held in memory)" } else { "" }
+            if result.materialised { " (held in memory)" } else { "" },
+            result.duplicates_collapsed
         );
         for (id, why) in &result.skipped {
             eprintln!("[-] skipped {id}: {why}");

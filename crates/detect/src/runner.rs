@@ -5,17 +5,16 @@
 //! Materialisation: with `keys`, `events` is small (one key's activity), so it is collected
 //! once into a `MemTable` and every detection reads memory instead of re-scanning the
 //! evidence. For a whole-archive hunt nothing is materialised (memory stays bounded by the
-//! scans): `events` is a view over the source table, and each detection's filters reach the
-//! scan (file pruning by time/path, literal pre-filter of event names on raw evidence,
-//! statistics and bloom filters on a store).
+//! scans): `events` is a view over `cloudtrail` minus the duplicate copies (see
+//! `define_events`), and each detection's filters reach the scan (file pruning by time/path,
+//! literal pre-filter of event names on raw evidence, statistics and bloom filters on a store).
 
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Int64Type, TimeUnit, TimestampMicrosecondType};
 use datafusion::datasource::MemTable;
-use datafusion::prelude::{SessionContext, col, lit};
-use datafusion::scalar::ScalarValue;
+use datafusion::prelude::SessionContext;
 use futures::StreamExt;
 use trailsift_query::Engine;
 
@@ -23,8 +22,8 @@ use crate::DetectError;
 use crate::catalog::{Catalog, Detection, FINDING_COLUMNS, LAST_TS_COLUMN};
 use crate::finding::{Finding, Level, Status};
 
-/// The table `events` is defined over. (Becomes the de-duplicating `cloudtrail_unique` view
-/// once it exists; change it here only.)
+/// The rows `events` holds: those of this view (one per event), read without it (see
+/// `define_events`).
 pub const SOURCE_TABLE: &str = "cloudtrail_unique";
 
 /// The view detections read.
@@ -76,8 +75,10 @@ impl Default for HuntOptions {
 pub struct HuntResult {
     /// Findings sorted by event time, then detection id, then evidence position.
     pub findings: Vec<Finding>,
-    /// Events in `events` (the keys and time range in scope).
+    /// Events in `events` (the keys and time range in scope), one per event.
     pub events_in_scope: u64,
+    /// Duplicate copies of events (overlapping exports) left out of `events`.
+    pub duplicates_collapsed: u64,
     /// Detections that ran to completion.
     pub detections_run: usize,
     /// Detections that failed, and files rejected by the catalog: (id or file, error).
@@ -111,8 +112,9 @@ pub async fn hunt(engine: &Engine, catalog: &Catalog, opts: &HuntOptions) -> Res
     }
 
     let ctx = engine.context();
-    let (events_in_scope, materialised) = define_events(engine, opts).await?;
+    let (events_in_scope, duplicates, materialised) = define_events(engine, opts).await?;
     result.events_in_scope = events_in_scope;
+    result.duplicates_collapsed = duplicates;
     result.materialised = materialised;
     let vpc_ready = vpc_flow_ready(ctx).await;
 
@@ -189,60 +191,71 @@ pub fn format_time(micros: i64) -> String {
     }
 }
 
-/// (Re)defines the view `events`; returns its row count and whether it was materialised.
-async fn define_events(engine: &Engine, opts: &HuntOptions) -> Result<(u64, bool), DetectError> {
+/// (Re)defines the view `events`; returns its row count, the duplicate copies it leaves
+/// out, and whether it was materialised.
+///
+/// `events` holds one row per event (as `cloudtrail_unique`), but is not defined over that
+/// view: DataFusion cannot move a filter below the view's window, so every detection would
+/// number and parse every record of the archive. Instead one streaming pass finds the
+/// duplicate copies ([`trailsift_query::unique_scan`]) and `events` is `cloudtrail` minus
+/// those copies, an anti-join below which each detection's filters still reach the scan.
+async fn define_events(engine: &Engine, opts: &HuntOptions) -> Result<(u64, u64, bool), DetectError> {
     let ctx = engine.context();
-    let mut sql = format!("SELECT * FROM {SOURCE_TABLE}");
-    if let Some(keys) = &opts.keys {
-        for k in keys {
-            if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric()) {
-                return Err(DetectError::BadKey(k.clone()));
-            }
-        }
-        let pred = if keys.is_empty() {
-            "FALSE".to_string()
-        } else {
-            format!("useridentity.accesskeyid IN {}", crate::rows::lit_list(keys))
-        };
-        // The filter goes below the de-duplication, into the scan (see `events_where`).
-        sql = format!("SELECT * FROM {}", crate::rows::events_where(engine, &pred));
-        if !opts.related_users.is_empty() {
-            // A second scan (an OR would defeat the key's literal pre-filter); the two sets
-            // are disjoint (with a key / without one).
-            let aws = format!(
-                "useridentity.accesskeyid IS NULL AND useridentity.type = 'AWSService' \
-                 AND eventsource = 'iam.amazonaws.com' AND eventname IN ('AttachUserPolicy', 'PutUserPolicy') \
-                 AND json_extract_scalar(requestparameters, '$.userName') IN {}",
-                crate::rows::lit_list(&opts.related_users)
-            );
-            sql = format!("{sql} UNION ALL SELECT * FROM {}", crate::rows::events_where(engine, &aws));
-        }
-    }
-    let mut df = engine.sql(&sql).await?;
-    let ts = |v: i64| lit(ScalarValue::TimestampMicrosecond(Some(v), Some("UTC".into())));
+    let mut scope: Vec<String> = Vec::new();
+    let ts = |v: &str| -> Result<String, DetectError> { Ok(format!("TIMESTAMP '{}'", format_time(parse_time(v)?))) };
     if let Some(from) = &opts.from {
-        df = df.filter(col("event_ts").gt_eq(ts(parse_time(from)?)))?;
+        scope.push(format!("event_ts >= {}", ts(from)?));
     }
     if let Some(to) = &opts.to {
-        df = df.filter(col("event_ts").lt_eq(ts(parse_time(to)?)))?;
+        scope.push(format!("event_ts <= {}", ts(to)?));
     }
+    let mut parts: Vec<String> = Vec::new();
+    match &opts.keys {
+        None => parts.push(if scope.is_empty() { "TRUE".to_string() } else { scope.join(" AND ") }),
+        Some(keys) => {
+            for k in keys {
+                if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric()) {
+                    return Err(DetectError::BadKey(k.clone()));
+                }
+            }
+            let with_scope = |p: String| if scope.is_empty() { p } else { format!("{p} AND {}", scope.join(" AND ")) };
+            parts.push(with_scope(if keys.is_empty() {
+                "FALSE".to_string()
+            } else {
+                format!("useridentity.accesskeyid IN {}", crate::rows::lit_list(keys))
+            }));
+            if !opts.related_users.is_empty() {
+                // A second scan (an OR would defeat the key's literal pre-filter); the two
+                // sets are disjoint (with a key / without one).
+                parts.push(with_scope(format!(
+                    "useridentity.accesskeyid IS NULL AND useridentity.type = 'AWSService' \
+                     AND eventsource = 'iam.amazonaws.com' AND eventname IN ('AttachUserPolicy', 'PutUserPolicy') \
+                     AND json_extract_scalar(requestparameters, '$.userName') IN {}",
+                    crate::rows::lit_list(&opts.related_users)
+                )));
+            }
+        }
+    }
+    let (mut rows, mut dropped) = (0u64, 0u64);
+    let mut selects = Vec::new();
+    for p in &parts {
+        let (sql, found) = trailsift_query::unique_scan(engine, p).await?;
+        rows += found.records - found.dropped.len() as u64;
+        dropped += found.dropped.len() as u64;
+        selects.push(sql);
+    }
+    let df = engine.sql(&selects.join(" UNION ALL ")).await?;
     ctx.deregister_table(EVENTS_VIEW)?;
     if opts.keys.is_some() {
+        // Small (one key's activity): into memory once, so detections do not rescan.
         let schema = df.schema().inner().clone();
         let batches = df.collect().await?;
-        let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
         let table = MemTable::try_new(schema, vec![batches])?;
         ctx.register_table(EVENTS_VIEW, Arc::new(table))?;
-        Ok((rows, true))
+        Ok((rows, dropped, true))
     } else {
         ctx.register_table(EVENTS_VIEW, df.into_view())?;
-        let counted = ctx.sql(&format!("SELECT count(*) FROM {EVENTS_VIEW}")).await?.collect().await?;
-        let rows = counted
-            .first()
-            .filter(|b| b.num_rows() > 0)
-            .and_then(|b| b.column(0).as_primitive_opt::<Int64Type>().map(|a| a.value(0)))
-            .unwrap_or(0);
-        Ok((rows.max(0) as u64, false))
+        Ok((rows, dropped, false))
     }
 }
 

@@ -178,3 +178,50 @@ fn failing_and_malformed_user_detections_are_reported_and_others_run() {
     assert_eq!(found, vec![CREATE_USER, CREATE_USER, STOP_LOGGING, "u-good"]);
     assert!(matches!(Catalog::bundled().with_dir(&t.path().join("absent")), Err(DetectError::Io { .. })));
 }
+
+/// Two overlapping exports: the file twice (another folder), plus a third copy of one event
+/// whose content differs. `events` holds each event once, as `cloudtrail_unique` does, and the
+/// hunt says how many copies it left out, whole-archive and by key.
+#[test]
+fn duplicates_are_collapsed_like_the_unique_view() {
+    let t = tempfile::tempdir().unwrap();
+    let file = evidence(t.path());
+    let copy = t.path().join("copy");
+    std::fs::create_dir(&copy).unwrap();
+    std::fs::copy(&file, copy.join("events.json")).unwrap();
+    let mut odd =
+        record(0, A, "alice", "2024-07-31T00:00:00Z", "iam.amazonaws.com", "CreateUser", json!({"userName": "x9"}));
+    odd["sourceIPAddress"] = json!("198.51.100.1");
+    std::fs::write(t.path().join("zz.json"), serde_json::to_vec(&json!({"Records": [odd]})).unwrap()).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(async {
+        let engine = Engine::open(&[t.path().to_path_buf()], EngineOptions::default()).await.unwrap();
+        // The oracle: the window view's rows.
+        let unique = engine.sql("SELECT evidence_path, evidence_index FROM cloudtrail_unique ORDER BY 1, 2").await.unwrap();
+        let unique = unique.collect().await.unwrap().iter().map(|b| b.num_rows()).sum::<usize>();
+        assert_eq!(unique, 3);
+
+        let r = hunt(&engine, &Catalog::bundled(), &HuntOptions::default()).await.unwrap();
+        assert_eq!((r.events_in_scope, r.duplicates_collapsed), (3, 4));
+        assert_eq!(
+            ids(&r),
+            vec![
+                (CREATE_USER.to_string(), Some(A.to_string())),
+                (CREATE_USER.to_string(), Some(B.to_string())),
+                (STOP_LOGGING.to_string(), Some(A.to_string())),
+            ]
+        );
+        // The kept copies are the first by (path, index): the copy folder sorts first.
+        let kept: Vec<&str> = r.findings.iter().map(|f| f.evidence_path.as_str()).collect();
+        assert!(kept.iter().all(|p| p.ends_with("copy/events.json")), "{kept:?}");
+        // The view `events` equals the oracle row for row.
+        let sql = "SELECT evidence_path, evidence_index FROM events EXCEPT SELECT evidence_path, evidence_index FROM cloudtrail_unique";
+        let diff = engine.sql(sql).await.unwrap().collect().await.unwrap();
+        assert_eq!(diff.iter().map(|b| b.num_rows()).sum::<usize>(), 0);
+
+        let opts = HuntOptions { keys: Some(vec![A.to_string()]), ..Default::default() };
+        let r = hunt(&engine, &Catalog::bundled(), &opts).await.unwrap();
+        assert_eq!((r.events_in_scope, r.duplicates_collapsed), (2, 3));
+        assert_eq!(r.findings.len(), 2);
+    });
+}

@@ -12,6 +12,8 @@
 //! ([`NON_CONTENT_COLUMNS`]); two values are compared through Arrow's row format, which
 //! is equal exactly when the values (nested ones included) are equal.
 
+use std::sync::Arc;
+
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::compute::cast;
 use arrow::datatypes::DataType;
@@ -130,6 +132,134 @@ pub async fn duplicate_report_where(engine: &Engine, predicate: &str) -> Result<
     );
     let batches = engine.sql(&sql).await?.collect().await?;
     report_from_batches(&batches).map_err(|e| QueryError::DataFusion(e.into()))
+}
+
+/// The records a de-duplicated reading must leave out, found in one streaming pass.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DroppedCopies {
+    /// Records that matched the predicate (every copy counted).
+    pub records: u64,
+    /// Name of the in-memory table of [`DroppedCopies::dropped`] that
+    /// [`unique_scan`] registered (`None` when nothing is dropped).
+    pub table: Option<String>,
+    /// Copies beyond the first of each (`eventid`, `recipientaccountid`), by (`evidence_path`,
+    /// `evidence_index`): the same records `cloudtrail_unique` leaves out. Sorted.
+    pub dropped: Vec<EvidenceLocation>,
+}
+
+/// Finds the copies [`UNIQUE_VIEW`] would leave out among the records matching `predicate`,
+/// without the view's window over every record.
+///
+/// Reads four columns in one streaming pass and remembers, per event, a 128-bit hash of
+/// (`eventid`, `recipientaccountid`) and where its first copy is (about 30 bytes per event,
+/// independent of record size); the dropped copies are kept in full. A reader then leaves
+/// them out with an anti-join on (`evidence_path`, `evidence_index`), below which every
+/// filter still reaches the scan.
+pub async fn dropped_copies(engine: &Engine, predicate: &str) -> Result<DroppedCopies, QueryError> {
+    use futures::StreamExt;
+    use std::collections::HashMap;
+    use std::hash::{BuildHasher, Hasher};
+
+    let sql =
+        format!("SELECT eventid, recipientaccountid, evidence_path, evidence_index FROM cloudtrail WHERE {predicate}");
+    let mut stream = engine.sql(&sql).await?.execute_stream().await?;
+    // Two independently keyed hashers make the 128-bit key.
+    let (h1, h2) = (std::hash::RandomState::new(), std::hash::RandomState::new());
+    let key = |e: &str, a: Option<&str>| -> u128 {
+        let one = |b: &std::hash::RandomState| {
+            let mut h = b.build_hasher();
+            h.write(e.as_bytes());
+            h.write_u8(0xff);
+            match a {
+                Some(a) => {
+                    h.write_u8(1);
+                    h.write(a.as_bytes());
+                }
+                None => h.write_u8(0),
+            }
+            h.finish()
+        };
+        (u128::from(one(&h1)) << 64) | u128::from(one(&h2))
+    };
+    let mut paths: Vec<String> = Vec::new();
+    let mut path_ids: HashMap<String, u32> = HashMap::new();
+    let mut first: HashMap<u128, (u32, i64)> = HashMap::new();
+    let mut dropped: Vec<(u32, i64)> = Vec::new();
+    let mut out = DroppedCopies::default();
+    while let Some(batch) = stream.next().await {
+        let b = batch?;
+        let col = |i: usize| cast(b.column(i), &DataType::Utf8).map_err(datafusion::error::DataFusionError::from);
+        let (ids, accts, ps) = (col(0)?, col(1)?, col(2)?);
+        let (ids, accts, ps) = (ids.as_string::<i32>(), accts.as_string::<i32>(), ps.as_string::<i32>());
+        let index = cast(b.column(3), &DataType::Int64).map_err(datafusion::error::DataFusionError::from)?;
+        let index = index.as_primitive::<arrow::datatypes::Int64Type>();
+        for r in 0..b.num_rows() {
+            out.records += 1;
+            if ids.is_null(r) {
+                continue; // without an eventid every record is kept
+            }
+            let path = ps.value(r);
+            let pid = match path_ids.get(path) {
+                Some(&p) => p,
+                None => {
+                    let p = paths.len() as u32;
+                    paths.push(path.to_string());
+                    path_ids.insert(path.to_string(), p);
+                    p
+                }
+            };
+            let loc = (pid, index.value(r));
+            let k = key(ids.value(r), accts.is_valid(r).then(|| accts.value(r)));
+            match first.entry(k) {
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(loc);
+                }
+                std::collections::hash_map::Entry::Occupied(mut o) => {
+                    let kept = *o.get();
+                    let earlier = (paths[loc.0 as usize].as_str(), loc.1) < (paths[kept.0 as usize].as_str(), kept.1);
+                    if earlier {
+                        o.insert(loc);
+                        dropped.push(kept);
+                    } else {
+                        dropped.push(loc);
+                    }
+                }
+            }
+        }
+    }
+    out.dropped =
+        dropped.into_iter().map(|(p, i)| EvidenceLocation { path: paths[p as usize].clone(), index: i }).collect();
+    out.dropped.sort_by(|a, b| (a.path.as_str(), a.index).cmp(&(b.path.as_str(), b.index)));
+    Ok(out)
+}
+
+/// A query over the unique events matching `predicate` whose filters (this one and any a
+/// reader adds) reach the evidence scan: `cloudtrail` anti-joined with the copies
+/// [`dropped_copies`] found, registered as a small in-memory table. Returns the SQL and the
+/// counts; the SQL's rows are those of `SELECT * FROM cloudtrail_unique WHERE predicate`.
+pub async fn unique_scan(engine: &Engine, predicate: &str) -> Result<(String, DroppedCopies), QueryError> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let mut found = dropped_copies(engine, predicate).await?;
+    if found.dropped.is_empty() {
+        return Ok((format!("SELECT * FROM cloudtrail WHERE {predicate}"), found));
+    }
+    let name = format!("__trailsift_dropped_{}", NEXT.fetch_add(1, Ordering::Relaxed));
+    let paths = arrow::array::StringArray::from_iter_values(found.dropped.iter().map(|d| d.path.as_str()));
+    let index = arrow::array::Int64Array::from_iter_values(found.dropped.iter().map(|d| d.index));
+    let batch = RecordBatch::try_from_iter(vec![
+        ("__path", Arc::new(paths) as ArrayRef),
+        ("__index", Arc::new(index) as ArrayRef),
+    ])
+    .map_err(datafusion::error::DataFusionError::from)?;
+    let table = datafusion::datasource::MemTable::try_new(batch.schema(), vec![vec![batch]])?;
+    engine.context().register_table(name.as_str(), Arc::new(table))?;
+    let sql = format!(
+        "SELECT c.* FROM cloudtrail c LEFT ANTI JOIN {name} d \
+         ON c.evidence_path = d.__path AND c.evidence_index = d.__index WHERE {predicate}"
+    );
+    found.table = Some(name);
+    Ok((sql, found))
 }
 
 fn strings(a: &ArrayRef) -> Result<Vec<Option<String>>, arrow::error::ArrowError> {

@@ -25,7 +25,8 @@ use trailsift_ingest::schema::cloudtrail_schema;
 use trailsift_ingest::vpc::vpc_flow_schema;
 
 pub use duplicates::{
-    DuplicateConflict, DuplicateReport, EvidenceLocation, duplicate_report, duplicate_report_where, unique_where,
+    DroppedCopies, DuplicateConflict, DuplicateReport, EvidenceLocation, dropped_copies, duplicate_report,
+    duplicate_report_where, unique_scan, unique_where,
 };
 pub use evidence::{EvidenceTable, ScanLog, ScanStats};
 pub use vpc::{IpFlowActivity, VpcEvidenceTable, ip_flow_activity};
