@@ -119,7 +119,8 @@ def peer_sql(engine, case, corpus, key, threads, out=None):
 
 def run_peer(engine, case, corpus, key, threads, out):
     """Runs one peer query in this process and prints its rows as JSON lines (lists of text)."""
-    sql = peer_sql(engine, case, corpus, key, threads, out)
+    # (leak) is (key) with the planted leaked key: a key seen in few files.
+    sql = peer_sql(engine, "key" if case == "leak" else case, corpus, key, threads, out)
     if engine == "chdb":
         import chdb
         rows = list(csv.reader(io.StringIO(chdb.query(sql, "CSV").bytes().decode())))
@@ -152,7 +153,7 @@ def canonical(name, case, out):
             continue
         v = json.loads(line)
         if isinstance(v, dict):  # trailsift jsonl
-            v = [v[c] for c in COLUMNS[case]]
+            v = [v[c] for c in COLUMNS["key" if case == "leak" else case]]
         rows.append(tuple(norm_time("" if x is None else str(x)) for x in v))
     return sorted(rows)
 
@@ -247,27 +248,31 @@ def main():
             available.append(p)
         else:
             print(f"(skipping {p}: pip install {mod})", file=sys.stderr)
-    peer = lambda p, case: ([sys.executable, __file__, "--peer", p, "--case", case, "--corpus", corpus, "--key", key,
+    leaked = answers["incidents"][0]["key"] if answers.get("incidents") else None
+    qkey = lambda case: leaked if case == "leak" else key
+    peer = lambda p, case: ([sys.executable, __file__, "--peer", p, "--case", case, "--corpus", corpus, "--key", qkey(case),
                              "--threads", str(args.threads), "--out", duck_parquet], False)
     if "duckdb" in available:
         cases["(ingest) duckdb COPY TO parquet"] = peer("duckdb", "ingest")
     subprocess.run(cases["(ingest) trailsift ingest"][0], check=True)
-    for case in ("key", "count", "perkey"):
-        sql = TS_SQL[case].format(key=key)
+    questions = ("key", "leak", "count", "perkey") if leaked else ("key", "count", "perkey")
+    for case in questions:
+        sql = TS_SQL["key" if case == "leak" else case].format(key=qkey(case))
         cases[f"({case}) trailsift raw"] = ([args.bin, "query", corpus, "--format", "jsonl", "--sql", sql] + t, False)
         cases[f"({case}) trailsift store"] = ([args.bin, "query", store, "--format", "jsonl", "--sql", sql] + t, False)
         for p in available:
-            if p == "duckdb-auto" and case != "key":
+            if p == "duckdb-auto" and case not in ("key", "leak"):
                 continue
             cases[f"({case}) {p}"] = peer(p, case)
 
     # Answers first: every engine must give the same rows, and agree with the generator.
     expect = {
         "key": answers["records_by_key"][key],
+        "leak": answers["records_by_key"].get(leaked, 0),
         "count": sorted((k, str(v)) for k, v in answers["records_by_event"].items()),
         "perkey": sorted((k, str(v)) for k, v in answers["records_by_key"].items()),
     }
-    for case in ("key", "count", "perkey"):
+    for case in questions:
         got = {}
         for name, (cmd, shell) in cases.items():
             if name.startswith(f"({case})"):
@@ -278,8 +283,8 @@ def main():
             if rows != first:
                 sys.exit(f"engines disagree on ({case}): {name} differs from {next(iter(got))}\n"
                          f"  {rows[:5]}\n  {first[:5]}")
-        if case == "key" and len(first) != expect["key"]:
-            sys.exit(f"(key) returned {len(first)} rows; answers.json says {expect['key']}")
+        if case in ("key", "leak") and len(first) != expect[case]:
+            sys.exit(f"({case}) returned {len(first)} rows; answers.json says {expect[case]}")
         if case in ("count", "perkey") and sorted(r[:2] for r in first) != expect[case]:
             sys.exit(f"({case}) differs from answers.json")
     if "(ingest) duckdb COPY TO parquet" in cases:
@@ -304,7 +309,9 @@ def main():
         f"{args.threads} threads.",
         f"Corpus: {len(files)} files, {answers['total_records']:,} records, {json_bytes / 1e9:.2f} GB JSON "
         f"({gz_bytes / 1e6:.0f} MB gzip, {json_bytes / max(gz_bytes, 1):.1f}×), seed {answers['seed']}; "
-        f"key {key} ({answers['records_by_key'][key]:,} events). {args.runs} runs of each, interleaved; medians. "
+        f"(key) the busiest key {key} ({answers['records_by_key'][key]:,} events)"
+        + (f"; (leak) the planted leaked key {leaked} ({answers['records_by_key'].get(leaked, 0):,} events)" if leaked else "")
+        + f". {args.runs} runs of each, interleaved; medians. "
         "All engines returned the same rows, matching answers.json.",
         "",
         "| command | median s | MB/s JSON | × floor | × trailsift | peak RSS MiB |",

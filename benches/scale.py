@@ -9,7 +9,9 @@ Usage:
 For each size (uncompressed CloudTrail JSON), generates an archive with `trailsift gen --size
 S --no-vpc` into a temporary folder outside the repository (--workdir, default the system
 temporary folder), then measures --runs times, interleaved, and reports medians: generation
-(once), `trailsift ingest` to a store, a key lookup on the raw evidence and on the store. Each
+(once, with the exposed-key incident planted), `trailsift ingest` to a store, a key lookup on
+the raw evidence and on the store, and the whole `trailsift key` report of the planted leaked
+key on the raw evidence (lineage, detections, duplicates, verification). Each
 command's peak RSS is that child's own (wait4). Each corpus is deleted before the next size is
 generated, so the disk needs room for one corpus and its store (about 1/10 + 1/20 of the size).
 Throughput (MB/s of JSON) should be flat across sizes and peak RSS should not grow with them.
@@ -49,16 +51,19 @@ def main():
             corpus = os.path.join(base, "corpus")
             store = os.path.join(base, "store")
             gen_secs, gen_rss, _ = run([args.bin, "gen", "--out", corpus, "--size", size, "--no-vpc",
-                                        "--threads", str(args.threads)])
+                                        "--plant", "exposed-key", "--threads", str(args.threads)])
             answers = json.load(open(os.path.join(corpus, "answers.json")))
             json_bytes = answers["json_bytes"]
             gz = sum(os.path.getsize(os.path.join(corpus, f["path"])) for f in answers["files"])
             key = max(answers["records_by_key"], key=answers["records_by_key"].get)
             sql = f"SELECT eventtime, eventname FROM cloudtrail WHERE useridentity.accesskeyid = '{key}'"
+            # The planted leaked key: `trailsift key` (lineage, detections, report) on raw evidence.
+            leaked = answers["incidents"][0]["key"]
             cases = {
                 "ingest": [args.bin, "ingest", corpus, "--out", store, "-C"] + t,
                 "key (raw)": [args.bin, "query", corpus, "--format", "jsonl", "--sql", sql] + t,
                 "key (store)": [args.bin, "query", store, "--format", "jsonl", "--sql", sql] + t,
+                "report (raw)": [args.bin, "key", corpus, leaked, "--format", "json"] + t,
             }
             subprocess.run(cases["ingest"], check=True)
             # The key lookup must return exactly the generator's count.
@@ -67,6 +72,9 @@ def main():
                 n = len([l for l in out.splitlines() if l.strip()])
                 if n != answers["records_by_key"][key]:
                     sys.exit(f"{name} at {size}: {n} rows, answers.json says {answers['records_by_key'][key]}")
+            _, _, out = run(cases["report (raw)"], stdout=None)
+            if json.loads(out)["total_events"] != answers["incidents"][0]["total_events"]:
+                sys.exit(f"key report at {size}: total_events differs from answers.json")
             times = {n: [] for n in cases}
             rss = {n: 0.0 for n in cases}
             for _ in range(args.runs):
@@ -92,8 +100,8 @@ def main():
         "interleaved; medians; seconds (MB/s of JSON) and peak RSS in MiB.",
         "",
         "| size | files | records | JSON MB | gzip MB | gen s (MB/s) | gen RSS | ingest s (MB/s) | ingest RSS "
-        "| key raw s (MB/s) | key raw RSS | key store s | key store RSS |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| key raw s (MB/s) | key raw RSS | key store s | key store RSS | key report raw s (MB/s) | report RSS |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         mb = r["json_bytes"] / 1e6
@@ -101,7 +109,8 @@ def main():
         lines.append(
             f"| {r['size']} | {r['files']:,} | {r['records']:,} | {r['json_bytes'] / 1e6:.0f} | {r['gz_bytes'] / 1e6:.0f} "
             f"| {cell(r['gen'][0])} | {r['gen'][1]:.0f} | {cell(r['ingest'][0])} | {r['ingest'][1]:.0f} "
-            f"| {cell(r['key (raw)'][0])} | {r['key (raw)'][1]:.0f} | {r['key (store)'][0]:.3f} | {r['key (store)'][1]:.0f} |")
+            f"| {cell(r['key (raw)'][0])} | {r['key (raw)'][1]:.0f} | {r['key (store)'][0]:.3f} | {r['key (store)'][1]:.0f} "
+            f"| {cell(r['report (raw)'][0])} | {r['report (raw)'][1]:.0f} |")
     text = "\n".join(lines) + "\n"
     print(text)
     if args.append:
