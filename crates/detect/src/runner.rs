@@ -236,6 +236,16 @@ async fn define_events(engine: &Engine, opts: &HuntOptions) -> Result<(u64, u64,
             }
         }
     }
+    // The previous hunt's tables of dropped copies are no longer read.
+    let state = ctx.state();
+    let names = &state.config().options().catalog;
+    if let Some(schema) = ctx.catalog(&names.default_catalog).and_then(|c| c.schema(&names.default_schema)) {
+        for name in schema.table_names() {
+            if name.starts_with(trailsift_query::duplicates::DROPPED_TABLE_PREFIX) {
+                ctx.deregister_table(name.as_str())?;
+            }
+        }
+    }
     let (mut rows, mut dropped) = (0u64, 0u64);
     let mut selects = Vec::new();
     for p in &parts {

@@ -223,5 +223,14 @@ fn duplicates_are_collapsed_like_the_unique_view() {
         let r = hunt(&engine, &Catalog::bundled(), &opts).await.unwrap();
         assert_eq!((r.events_in_scope, r.duplicates_collapsed), (2, 3));
         assert_eq!(r.findings.len(), 2);
+        // Only the last hunt's table of dropped copies stays registered.
+        let ctx = engine.context();
+        let schema = ctx.catalog("awsdatacatalog").and_then(|c| c.schema("default")).unwrap();
+        let left: Vec<String> = schema
+            .table_names()
+            .into_iter()
+            .filter(|n| n.starts_with(trailsift_query::duplicates::DROPPED_TABLE_PREFIX))
+            .collect();
+        assert_eq!(left.len(), 1, "{left:?}");
     });
 }

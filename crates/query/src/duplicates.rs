@@ -233,6 +233,9 @@ pub async fn dropped_copies(engine: &Engine, predicate: &str) -> Result<DroppedC
     Ok(out)
 }
 
+/// Name prefix of the in-memory tables [`unique_scan`] registers.
+pub const DROPPED_TABLE_PREFIX: &str = "__trailsift_dropped_";
+
 /// A query over the unique events matching `predicate` whose filters (this one and any a
 /// reader adds) reach the evidence scan: `cloudtrail` anti-joined with the copies
 /// [`dropped_copies`] found, registered as a small in-memory table. Returns the SQL and the
@@ -244,7 +247,7 @@ pub async fn unique_scan(engine: &Engine, predicate: &str) -> Result<(String, Dr
     if found.dropped.is_empty() {
         return Ok((format!("SELECT * FROM cloudtrail WHERE {predicate}"), found));
     }
-    let name = format!("__trailsift_dropped_{}", NEXT.fetch_add(1, Ordering::Relaxed));
+    let name = format!("{DROPPED_TABLE_PREFIX}{}", NEXT.fetch_add(1, Ordering::Relaxed));
     let paths = arrow::array::StringArray::from_iter_values(found.dropped.iter().map(|d| d.path.as_str()));
     let index = arrow::array::Int64Array::from_iter_values(found.dropped.iter().map(|d| d.index));
     let batch = RecordBatch::try_from_iter(vec![
