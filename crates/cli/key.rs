@@ -60,21 +60,17 @@ pub(crate) async fn key(a: KeyArgs) -> Result<Done> {
     let findings = crate::findings_for_keys(&engine, &inv).await?;
     // Duplicates collapsed and the evidence's digest verification, for the report's header.
     let ids: Vec<String> = inv.lineage.iter().map(|k| k.access_key_id.clone()).collect();
-    let dups = trailsift_query::duplicate_report_where(
-        &engine,
-        &format!("useridentity.accesskeyid IN {}", trailsift_detect::rows::lit_list(&ids)),
-    )
-    .await
-    .context("duplicate check failed")?;
+    let lineage_records = format!("useridentity.accesskeyid IN {}", trailsift_detect::rows::lit_list(&ids));
+    let dups =
+        trailsift_query::duplicate_report_where(&engine, &lineage_records).await.context("duplicate check failed")?;
     inv.evidence.duplicates_collapsed = Some(dups.collapsed);
     inv.evidence.duplicate_conflicts = Some(dups.conflicts.len() as u64);
     // Of the records the report rests on: the lineage's (the scan's pre-filter skips the rest).
     let ver = trailsift_detect::rows::rows(
         &engine,
         &format!(
-            "SELECT evidence_verification AS v, count(*) AS n FROM cloudtrail WHERE useridentity.accesskeyid IN {} \
-             GROUP BY 1 ORDER BY 1",
-            trailsift_detect::rows::lit_list(&ids)
+            "SELECT evidence_verification AS v, count(*) AS n FROM cloudtrail WHERE {lineage_records} \
+             GROUP BY 1 ORDER BY 1"
         ),
     )
     .await?;

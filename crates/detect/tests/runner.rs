@@ -58,6 +58,15 @@ fn ids(r: &trailsift_detect::HuntResult) -> Vec<(String, Option<String>)> {
     r.findings.iter().map(|f| (f.id.clone(), f.access_key_id.clone())).collect()
 }
 
+/// The three findings of the whole evidence, in order.
+fn every_finding() -> Vec<(String, Option<String>)> {
+    vec![
+        (CREATE_USER.to_string(), Some(A.to_string())),
+        (CREATE_USER.to_string(), Some(B.to_string())),
+        (STOP_LOGGING.to_string(), Some(A.to_string())),
+    ]
+}
+
 #[test]
 fn whole_archive_finds_every_key() {
     let t = tempfile::tempdir().unwrap();
@@ -68,14 +77,7 @@ fn whole_archive_finds_every_key() {
     // Flow-log detections are skipped: this archive has no flow logs.
     let cloudtrail = Catalog::bundled().detections().iter().filter(|d| d.source == "cloudtrail").count();
     assert_eq!(r.detections_run, cloudtrail);
-    assert_eq!(
-        ids(&r),
-        vec![
-            (CREATE_USER.to_string(), Some(A.to_string())),
-            (CREATE_USER.to_string(), Some(B.to_string())),
-            (STOP_LOGGING.to_string(), Some(A.to_string())),
-        ]
-    );
+    assert_eq!(ids(&r), every_finding());
     assert_eq!(r.findings[0].event_time, "2024-07-31T00:00:00Z");
     assert_eq!(r.findings[2].summary, "StopLogging main");
 }
@@ -205,11 +207,7 @@ fn duplicates_are_collapsed_like_the_unique_view() {
         assert_eq!((r.events_in_scope, r.duplicates_collapsed), (3, 4));
         assert_eq!(
             ids(&r),
-            vec![
-                (CREATE_USER.to_string(), Some(A.to_string())),
-                (CREATE_USER.to_string(), Some(B.to_string())),
-                (STOP_LOGGING.to_string(), Some(A.to_string())),
-            ]
+            every_finding()
         );
         // The kept copies are the first by (path, index): the copy folder sorts first.
         let kept: Vec<&str> = r.findings.iter().map(|f| f.evidence_path.as_str()).collect();
