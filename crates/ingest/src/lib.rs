@@ -30,6 +30,7 @@ pub mod parse;
 pub mod prefilter;
 pub mod scan;
 pub mod schema;
+pub mod split;
 pub mod store;
 pub mod time;
 pub mod vpc;

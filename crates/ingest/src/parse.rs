@@ -224,6 +224,8 @@ struct Scratch {
 }
 
 thread_local! {
+    /// Record ranges of the pre-filtered split, reused from file to file.
+    static SPLIT: std::cell::RefCell<Vec<std::ops::Range<usize>>> = const { std::cell::RefCell::new(Vec::new()) };
     static SCRATCH: std::cell::RefCell<Scratch> =
         std::cell::RefCell::new(Scratch { buffers: simd_json::Buffers::default(), tape: None });
 }
@@ -262,6 +264,13 @@ pub fn parse_file(
         }
         return st.out;
     }
+    if truncated.is_none()
+        && let Some(p) = st.sink.prefilter
+        && starts_like_envelope(data, start)
+        && parse_matching_records(&mut st, p, data)
+    {
+        return finish(st);
+    }
     if truncated.is_none() && !looks_like_lines(data, start) {
         let parsed = SCRATCH.with_borrow_mut(|scratch| {
             let mut tape = scratch.tape.take().unwrap_or_else(|| simd_json::tape::Tape(Vec::new())).reset();
@@ -285,6 +294,42 @@ pub fn parse_file(
     }
     salvage(&mut st, data);
     finish(st)
+}
+
+/// The pre-filtered path for a delivery envelope: split it into records without parsing
+/// ([`crate::split`]) and tape-parse only the records whose bytes may hold the filter's
+/// literals; the others are counted as filtered without being validated. Returns false, having
+/// appended nothing, when the file is not a well-formed envelope or when most of its records
+/// may match (one tape of the whole file is cheaper then).
+fn parse_matching_records(st: &mut State<'_, '_>, p: &Prefilter, data: &mut [u8]) -> bool {
+    let mut ranges = SPLIT.with_borrow_mut(std::mem::take);
+    let done = crate::split::envelope_records(data, &mut ranges) && {
+        let matching: Vec<bool> = ranges.iter().map(|r| p.file_may_match(&data[r.clone()])).collect();
+        let n = matching.iter().filter(|m| **m).count();
+        n * 2 <= ranges.len() && {
+            st.decided = true;
+            SCRATCH.with_borrow_mut(|scratch| {
+                for (r, m) in ranges.iter().zip(matching) {
+                    if !m {
+                        st.out.seen += 1;
+                        st.out.filtered += 1;
+                        continue;
+                    }
+                    let mut tape = scratch.tape.take().unwrap_or_else(|| simd_json::tape::Tape(Vec::new())).reset();
+                    match simd_json::fill_tape(&mut data[r.clone()], &mut scratch.buffers, &mut tape) {
+                        Ok(()) => {
+                            st.record(&tape.0, 0);
+                        }
+                        Err(e) => st.reject(format!("invalid JSON: {e}")),
+                    }
+                    scratch.tape = Some(tape.reset());
+                }
+            });
+            true
+        }
+    };
+    SPLIT.with_borrow_mut(|slot| *slot = ranges);
+    done
 }
 
 fn finish<'s, 'a>(st: State<'s, 'a>) -> ParseOutcome {

@@ -8,9 +8,18 @@ use serde_json::{Map, Value, json};
 use trailsift_ingest::builder::BatchBuilder;
 use trailsift_ingest::discover::PathInfo;
 use trailsift_ingest::parse::{FileSource, ParseOutcome, Sink, parse_file};
+use trailsift_ingest::prefilter::{Prefilter, Term};
 use trailsift_ingest::schema::{self, Kind, Projection, RECORD_FIELDS, Spec};
 
 fn parse_bytes(bytes: &[u8], projection: Projection) -> (Vec<RecordBatch>, ParseOutcome) {
+    parse_filtered(bytes, projection, None)
+}
+
+fn parse_filtered(
+    bytes: &[u8],
+    projection: Projection,
+    prefilter: Option<&Prefilter>,
+) -> (Vec<RecordBatch>, ParseOutcome) {
     let mut builder = BatchBuilder::new(projection);
     let mut batches = Vec::new();
     let info = PathInfo {
@@ -23,7 +32,7 @@ fn parse_bytes(bytes: &[u8], projection: Projection) -> (Vec<RecordBatch>, Parse
     let mut data = bytes.to_vec();
     let outcome = {
         let mut on_batch = |b| batches.push(b);
-        let mut sink = Sink { builder: &mut builder, batch_rows: 7, on_batch: &mut on_batch, prefilter: None };
+        let mut sink = Sink { builder: &mut builder, batch_rows: 7, on_batch: &mut on_batch, prefilter };
         let src = FileSource { path: "mem.json", info: &info, candidate: false };
         let mut reread = |out: &mut Vec<u8>| {
             out.clear();
@@ -283,4 +292,75 @@ fn batches_are_arrow_valid() {
         }
         let _ = Arc::clone(&b.schema());
     }
+}
+
+fn key_filter(key: &str) -> Prefilter {
+    let term = Term { path: vec!["userIdentity".into(), "accessKeyId".into()], literal: key.into() };
+    Prefilter::new([vec![term]]).unwrap()
+}
+
+/// The pre-filtered path (records split without parsing, only those holding the literal
+/// parsed) loads exactly the rows the full parse loads for that key, with the same indices.
+#[test]
+fn prefiltered_split_loads_what_the_full_parse_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = trailsift_gen::GenOptions { records: 3000, files_per_region: 3, ..Default::default() };
+    let answers = trailsift_gen::generate(dir.path(), &opts).unwrap();
+    let p = Projection::new([schema::COL_EVIDENCE_INDEX, 4, 9]);
+    let (mut split_files, mut checked_rows) = (0, 0);
+    for f in &answers.files {
+        let raw = std::fs::read(dir.path().join(&f.path)).unwrap();
+        let mut text = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&raw[..]), &mut text).unwrap();
+        let doc: Value = serde_json::from_slice(&text).unwrap();
+        let records = doc["Records"].as_array().unwrap();
+        // A key present in a minority of this file's records, so the split path is taken.
+        let mut keys: Vec<&str> = records.iter().filter_map(|r| r["userIdentity"]["accessKeyId"].as_str()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        for key in keys.iter().take(3) {
+            let want: Vec<i64> = records
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r["userIdentity"]["accessKeyId"].as_str() == Some(key))
+                .map(|(i, _)| i as i64)
+                .collect();
+            let (batches, outcome) = parse_filtered(&text, p.clone(), Some(&key_filter(key)));
+            let got: Vec<i64> = rows_as_json(&batches).iter().map(|r| r["evidence_index"].as_i64().unwrap()).collect();
+            assert_eq!(got, want, "{} {key}", f.path);
+            assert_eq!(outcome.seen as usize, records.len());
+            assert_eq!(outcome.loaded + outcome.filtered, outcome.seen);
+            split_files += usize::from(want.len() * 2 <= records.len());
+            checked_rows += want.len();
+        }
+    }
+    assert!(split_files > 10 && checked_rows > 100, "{split_files} files, {checked_rows} rows");
+}
+
+/// A damaged record holding the literal is rejected with the index the salvage path gives;
+/// one without it is passed over as filtered; a file that is not a clean envelope takes the
+/// full path.
+#[test]
+fn prefiltered_split_rejects_damaged_matching_records() {
+    let text = br#"{"Records":[{"eventName":"A","userIdentity":{"accessKeyId":"AKIAK"}},{"eventName":"B",,},
+        {"eventName":"C","userIdentity":{"accessKeyId":"AKIAK",}},{"eventName":"D"},{"eventName":"E"},
+        {"eventName":"F","userIdentity":{"accessKeyId":"AKIAK"}},{"eventName":"G"}]}"#;
+    let filter = key_filter("AKIAK");
+    let (batches, outcome) = parse_filtered(text, Projection::new([4, schema::COL_EVIDENCE_INDEX]), Some(&filter));
+    let rows = rows_as_json(&batches);
+    let got: Vec<(&str, i64)> =
+        rows.iter().map(|r| (r["eventname"].as_str().unwrap(), r["evidence_index"].as_i64().unwrap())).collect();
+    assert_eq!(got, vec![("A", 0), ("F", 5)]);
+    assert_eq!((outcome.seen, outcome.loaded, outcome.filtered), (7, 2, 4));
+    let idx: Vec<u64> = outcome.rejects.iter().map(|r| r.index).collect();
+    assert_eq!(idx, vec![2]);
+    // The same damage without the split (a scalar element makes the file no clean envelope):
+    // the salvage path rejects both damaged records, and loads the same two.
+    let mut other = text.to_vec();
+    let at = other.len() - 2;
+    other.splice(at..at, b",7".iter().copied());
+    let (batches, outcome) = parse_filtered(&other, Projection::new([4, schema::COL_EVIDENCE_INDEX]), Some(&filter));
+    assert_eq!(rows_as_json(&batches).len(), 2);
+    let idx: Vec<u64> = outcome.rejects.iter().map(|r| r.index).collect();
+    assert_eq!(idx, vec![1, 2, 7]);
 }
