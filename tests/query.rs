@@ -70,6 +70,9 @@ fn raw_and_store_agree_with_the_oracle() {
         "SELECT count(*) AS n FROM cloudtrail WHERE from_iso8601_timestamp(eventtime) = event_ts AND to_unixtime(event_ts) > 0".to_string(),
         // Trino's field access after a subscript, as Athena queries write it.
         "SELECT resources[1].arn AS a FROM cloudtrail WHERE eventname = 'GetObject' AND resources IS NOT NULL ORDER BY evidence_path, evidence_index LIMIT 20".to_string(),
+        // Only some fields of a struct are built on raw evidence (the store has them all).
+        "SELECT useridentity.type AS t, useridentity.sessioncontext.sessionissuer.username AS u, count(*) AS n FROM cloudtrail GROUP BY 1, 2".to_string(),
+        format!("SELECT useridentity.arn AS arn, tlsdetails.tlsversion AS v, useridentity AS whole FROM cloudtrail WHERE useridentity.accesskeyid = '{key}'"),
     ];
     for q in &queries {
         let raw = sorted(query(ev.path(), q));

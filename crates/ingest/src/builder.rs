@@ -1,7 +1,8 @@
 //! Arrow column builders filled straight from a simd-json tape, one pass per record.
 //!
 //! Only the projected columns are built. Nested structs (`useridentity`, `tlsdetails`, …) are
-//! built whole when projected. Whatever a typed column cannot hold without loss (an unknown
+//! built whole when projected, unless the projection names the fields a query reads
+//! ([`Leaves`]): the others are then left null. Whatever a typed column cannot hold without loss (an unknown
 //! key, a duplicate key, an object where a string was expected) is kept verbatim in the
 //! `extra` column when that column is projected.
 
@@ -17,7 +18,7 @@ use arrow::datatypes::{Field, Fields, SchemaRef};
 use simd_json::{Node, StaticNode};
 
 use crate::json::{skip, write_scalar_text, write_str, write_value};
-use crate::schema::{self, Kind, Projection, RECORD_FIELDS, Spec};
+use crate::schema::{self, Kind, Leaves, Projection, RECORD_FIELDS, Spec};
 
 /// Looks a JSON key up among a struct's known keys: exact match first, then ignoring ASCII
 /// case (CloudTrail has changed the case of a few keys over the years, e.g. `ARN`/`arn`).
@@ -71,6 +72,8 @@ struct StructCol {
     children: Vec<Col>,
     validity: NullBufferBuilder,
     seen: Vec<bool>,
+    /// Fields built; the others stay null (see [`Leaves`]).
+    wanted: Vec<bool>,
 }
 
 #[derive(Debug)]
@@ -82,13 +85,15 @@ enum Col {
 }
 
 impl StructCol {
-    fn new(specs: &'static [Spec]) -> Self {
+    fn new(specs: &'static [Spec], leaves: &Leaves) -> Self {
+        let sub: Vec<Option<&Leaves>> = specs.iter().map(|s| leaves.child(s.name)).collect();
         Self {
             fields: schema::struct_fields(specs),
             keys: KeyIndex::new(specs),
-            children: specs.iter().map(|s| Col::new(s.kind)).collect(),
+            children: specs.iter().zip(&sub).map(|(s, l)| Col::new(s.kind, l.unwrap_or(&Leaves::All))).collect(),
             validity: NullBufferBuilder::new(0),
             seen: vec![false; specs.len()],
+            wanted: sub.iter().map(Option::is_some).collect(),
         }
     }
 
@@ -112,6 +117,9 @@ impl StructCol {
             };
             j += 1;
             match self.keys.find(key) {
+                // A field no query reads is left null, unexamined (`extra`, which needs
+                // `lossless`, turns this off).
+                Some(f) if !self.wanted[f] => j = skip(nodes, j),
                 Some(f) if !self.seen[f] => {
                     self.seen[f] = true;
                     let (next, ok) = self.children[f].append(nodes, j, scratch);
@@ -141,13 +149,13 @@ impl StructCol {
 }
 
 impl Col {
-    fn new(kind: Kind) -> Self {
+    fn new(kind: Kind, leaves: &Leaves) -> Self {
         match kind {
             Kind::Str => Col::Str(StringBuilder::new()),
             Kind::Json => Col::Json(StringBuilder::new()),
-            Kind::Struct(specs) => Col::Struct(Box::new(StructCol::new(specs))),
+            Kind::Struct(specs) => Col::Struct(Box::new(StructCol::new(specs, leaves))),
             Kind::ListOfStruct(specs) => Col::List {
-                item: Box::new(StructCol::new(specs)),
+                item: Box::new(StructCol::new(specs, &Leaves::All)),
                 offsets: vec![0],
                 validity: NullBufferBuilder::new(0),
             },
@@ -315,8 +323,11 @@ impl BatchBuilder {
         let wants = |c: usize| projection.columns().contains(&c);
         let want_extra = wants(schema::COL_EXTRA);
         // `extra` needs to know what every typed column could not hold, so it builds them all.
-        let cols =
-            RECORD_FIELDS.iter().enumerate().map(|(i, f)| (want_extra || wants(i)).then(|| Col::new(f.kind))).collect();
+        let cols = RECORD_FIELDS
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (want_extra || wants(i)).then(|| Col::new(f.kind, projection.leaves(i))))
+            .collect();
         Self {
             schema: projection.schema(),
             keys: KeyIndex::new(RECORD_FIELDS),

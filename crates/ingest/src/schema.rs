@@ -291,23 +291,87 @@ pub fn json_key_path(columns: &[&str]) -> Option<Vec<String>> {
     None
 }
 
+/// Which fields of a struct column are built: all of them, or only those named (each with
+/// the fields it needs in turn, when it is a struct itself). The others are built as nulls,
+/// which costs nothing per record; a query that reads only `useridentity.accesskeyid` need
+/// not copy the rest of `useridentity` out of every record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Leaves {
+    /// Every field.
+    All,
+    /// Only these fields (by column name); the others are null.
+    Some(Vec<(String, Leaves)>),
+}
+
+impl Leaves {
+    /// What is needed of the field `name`: `None` when it is not built.
+    pub fn child(&self, name: &str) -> Option<&Leaves> {
+        match self {
+            Leaves::All => Some(&Leaves::All),
+            Leaves::Some(fields) => fields.iter().find(|(n, _)| n == name).map(|(_, l)| l),
+        }
+    }
+
+    /// Adds the field at `path` (all of it from there down); an empty path means everything.
+    pub fn add(&mut self, path: &[String]) {
+        let Some((first, rest)) = path.split_first() else {
+            *self = Leaves::All;
+            return;
+        };
+        if let Leaves::Some(fields) = self {
+            match fields.iter_mut().find(|(n, _)| n == first) {
+                Some((_, sub)) => sub.add(rest),
+                None => {
+                    let mut sub = Leaves::Some(Vec::new());
+                    sub.add(rest);
+                    // Kept in name order, so equal needs compare equal.
+                    let at = fields.partition_point(|(n, _)| n < first);
+                    fields.insert(at, (first.clone(), sub));
+                }
+            }
+        }
+    }
+}
+
 /// Which columns of the full schema to build. `None` in a scan means all of them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Projection {
     columns: Vec<usize>,
+    /// For struct columns, the fields a query reads (unlisted columns are built whole).
+    leaves: Vec<(usize, Leaves)>,
 }
 
 impl Projection {
     /// All columns.
     pub fn all() -> Self {
-        Self { columns: (0..NUM_COLUMNS).collect() }
+        Self { columns: (0..NUM_COLUMNS).collect(), leaves: Vec::new() }
     }
 
     /// The given column indexes of the full schema, in the given order.
     ///
     /// Indexes out of range are ignored.
     pub fn new(columns: impl IntoIterator<Item = usize>) -> Self {
-        Self { columns: columns.into_iter().filter(|&c| c < NUM_COLUMNS).collect() }
+        Self { columns: columns.into_iter().filter(|&c| c < NUM_COLUMNS).collect(), leaves: Vec::new() }
+    }
+
+    /// Builds only `leaves` of the struct column `column` (the schema does not change: the
+    /// other fields are null). Ignored for columns that are not structs, and whenever `extra`
+    /// is built, since `extra` must see every field.
+    pub fn with_leaves(mut self, column: usize, leaves: Leaves) -> Self {
+        let is_struct = RECORD_FIELDS.get(column).is_some_and(|f| matches!(f.kind, Kind::Struct(_)));
+        if is_struct && leaves != Leaves::All {
+            self.leaves.retain(|(c, _)| *c != column);
+            self.leaves.push((column, leaves));
+        }
+        self
+    }
+
+    /// The fields of column `column` that are built.
+    pub fn leaves(&self, column: usize) -> &Leaves {
+        if self.columns.contains(&COL_EXTRA) {
+            return &Leaves::All;
+        }
+        self.leaves.iter().find(|(c, _)| *c == column).map_or(&Leaves::All, |(_, l)| l)
     }
 
     /// Column indexes, in output order.
@@ -334,6 +398,22 @@ mod tests {
         assert!(json_key_path(&["useridentity"]).is_none());
         assert!(json_key_path(&["requestparameters"]).is_none());
         assert!(json_key_path(&["nosuch"]).is_none());
+    }
+
+    #[test]
+    fn leaves_merge_paths() {
+        let mut l = Leaves::Some(Vec::new());
+        l.add(&["sessioncontext".into(), "sessionissuer".into(), "arn".into()]);
+        l.add(&["accesskeyid".into()]);
+        l.add(&["sessioncontext".into(), "sessionissuer".into()]);
+        assert_eq!(l.child("accesskeyid"), Some(&Leaves::All));
+        assert_eq!(l.child("sessioncontext").and_then(|s| s.child("sessionissuer")), Some(&Leaves::All));
+        assert_eq!(l.child("arn"), None);
+        let p = Projection::new([1, 4]).with_leaves(1, l.clone()).with_leaves(4, l.clone());
+        assert_eq!(p.leaves(1), &l);
+        assert_eq!(p.leaves(4), &Leaves::All, "eventname is no struct");
+        let with_extra = Projection::new([1, COL_EXTRA]).with_leaves(1, l);
+        assert_eq!(with_extra.leaves(1), &Leaves::All);
     }
 
     #[test]

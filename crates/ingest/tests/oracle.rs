@@ -9,7 +9,7 @@ use trailsift_ingest::builder::BatchBuilder;
 use trailsift_ingest::discover::PathInfo;
 use trailsift_ingest::parse::{FileSource, ParseOutcome, Sink, parse_file};
 use trailsift_ingest::prefilter::{Prefilter, Term};
-use trailsift_ingest::schema::{self, Kind, Projection, RECORD_FIELDS, Spec};
+use trailsift_ingest::schema::{self, Kind, Leaves, Projection, RECORD_FIELDS, Spec};
 
 fn parse_bytes(bytes: &[u8], projection: Projection) -> (Vec<RecordBatch>, ParseOutcome) {
     parse_filtered(bytes, projection, None)
@@ -363,4 +363,29 @@ fn prefiltered_split_rejects_damaged_matching_records() {
     assert_eq!(rows_as_json(&batches).len(), 2);
     let idx: Vec<u64> = outcome.rejects.iter().map(|r| r.index).collect();
     assert_eq!(idx, vec![1, 2, 7]);
+}
+
+/// A projection naming some fields of a struct builds those and leaves the rest null.
+#[test]
+fn struct_leaves_build_only_the_named_fields() {
+    let text = br#"{"Records":[{"userIdentity":{"type":"IAMUser","arn":"arn:x","accessKeyId":"AKIAK",
+        "sessionContext":{"sessionIssuer":{"arn":"arn:role","userName":"r"},"attributes":{"mfaAuthenticated":"true"}}}}]}"#;
+    let mut leaves = Leaves::Some(Vec::new());
+    leaves.add(&["accesskeyid".to_string()]);
+    leaves.add(&["sessioncontext".to_string(), "sessionissuer".to_string(), "arn".to_string()]);
+    let (batches, _) = parse_bytes(text, Projection::new([1]).with_leaves(1, leaves));
+    let rows = rows_as_json(&batches);
+    let ui = &rows[0]["useridentity"];
+    assert_eq!(ui["accesskeyid"], "AKIAK");
+    assert_eq!(ui["sessioncontext"]["sessionissuer"]["arn"], "arn:role");
+    for unbuilt in [
+        &ui["type"],
+        &ui["arn"],
+        &ui["sessioncontext"]["sessionissuer"]["username"],
+        &ui["sessioncontext"]["attributes"],
+    ] {
+        assert!(unbuilt.is_null(), "{ui}");
+    }
+    let (all, _) = parse_bytes(text, Projection::new([1]));
+    assert_eq!(rows_as_json(&all)[0]["useridentity"]["type"], "IAMUser");
 }

@@ -25,7 +25,7 @@ use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
 use futures::StreamExt;
 use trailsift_ingest::discover::EvidenceFile;
 use trailsift_ingest::scan::{FileReport, ScanEvent, ScanOptions, start_scan};
-use trailsift_ingest::schema::{Projection, cloudtrail_schema};
+use trailsift_ingest::schema::{Leaves, Projection, cloudtrail_schema};
 
 use crate::pushdown::Pushdown;
 
@@ -99,6 +99,8 @@ pub struct EvidenceTable {
     files: Arc<Vec<EvidenceFile>>,
     options: ScanOptions,
     log: Arc<ScanLog>,
+    /// The fields of struct columns the query reads (set by [`crate::leaves::StructLeaves`]).
+    leaves: Vec<(usize, Leaves)>,
 }
 
 impl fmt::Debug for EvidenceTable {
@@ -111,7 +113,18 @@ impl EvidenceTable {
     /// A table over `files` (CloudTrail files among them are read; others are ignored).
     pub fn new(files: Vec<EvidenceFile>, options: ScanOptions, log: Arc<ScanLog>) -> Self {
         let files = files.into_iter().filter(|f| f.kind.is_cloudtrail()).collect();
-        Self { files: Arc::new(files), options, log }
+        Self { files: Arc::new(files), options, log, leaves: Vec::new() }
+    }
+
+    /// The same table, building only `leaves` of its struct columns (column index and the
+    /// fields read).
+    pub(crate) fn with_leaves(&self, leaves: Vec<(usize, Leaves)>) -> Self {
+        Self { files: self.files.clone(), options: self.options.clone(), log: self.log.clone(), leaves }
+    }
+
+    /// The fields of struct columns this table builds (none listed: every field).
+    pub(crate) fn leaves(&self) -> &[(usize, Leaves)] {
+        &self.leaves
     }
 }
 
@@ -147,10 +160,13 @@ impl TableProvider for EvidenceTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let projection = match projection {
+        let mut projection = match projection {
             Some(p) => Projection::new(p.iter().copied()),
             None => Projection::all(),
         };
+        for (column, leaves) in &self.leaves {
+            projection = projection.with_leaves(*column, leaves.clone());
+        }
         let schema = projection.schema();
         let push = Pushdown::from_filters(filters);
         let files: Vec<EvidenceFile> = self.files.iter().filter(|f| push.may_hold(f)).cloned().collect();

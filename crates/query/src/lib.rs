@@ -6,6 +6,7 @@
 
 pub mod duplicates;
 pub mod evidence;
+pub mod leaves;
 pub mod net;
 pub mod pushdown;
 pub mod udf;
@@ -91,6 +92,7 @@ impl Engine {
             .set_bool("datafusion.execution.parquet.pushdown_filters", true)
             .set_bool("datafusion.execution.parquet.reorder_filters", true);
         let ctx = SessionContext::new_with_config(config);
+        ctx.add_optimizer_rule(Arc::new(leaves::StructLeaves));
         udf::register(&ctx);
         let log = Arc::new(ScanLog::default());
         let stores: Vec<&PathBuf> = paths.iter().filter(|p| is_store(p)).collect();
