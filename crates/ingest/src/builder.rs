@@ -29,9 +29,15 @@ struct KeyIndex {
 
 impl KeyIndex {
     fn new(specs: &'static [Spec]) -> Self {
+        Self::only(specs, |_| true)
+    }
+
+    /// An index of the specs `keep` accepts (their positions in `specs` are kept); other
+    /// keys are not found, so a record's keys that no built column needs cost one miss.
+    fn only(specs: &'static [Spec], keep: impl Fn(usize) -> bool) -> Self {
         let max = specs.iter().map(|s| s.key.len()).max().unwrap_or(0);
         let mut by_len = vec![Vec::new(); max + 1];
-        for (i, s) in specs.iter().enumerate() {
+        for (i, s) in specs.iter().enumerate().filter(|(i, _)| keep(*i)) {
             by_len[s.key.len()].push((s.key.as_bytes(), i));
         }
         Self { by_len }
@@ -81,7 +87,16 @@ enum Col {
     Str(StringBuilder),
     Json(StringBuilder),
     Struct(Box<StructCol>),
-    List { item: Box<StructCol>, offsets: Vec<i32>, validity: NullBufferBuilder },
+    List {
+        item: Box<StructCol>,
+        offsets: Vec<i32>,
+        validity: NullBufferBuilder,
+    },
+    /// A field that is not built: only its length is kept, and it finishes as all nulls.
+    Nulls {
+        data_type: arrow::datatypes::DataType,
+        len: usize,
+    },
 }
 
 impl StructCol {
@@ -90,7 +105,14 @@ impl StructCol {
         Self {
             fields: schema::struct_fields(specs),
             keys: KeyIndex::new(specs),
-            children: specs.iter().zip(&sub).map(|(s, l)| Col::new(s.kind, l.unwrap_or(&Leaves::All))).collect(),
+            children: specs
+                .iter()
+                .zip(&sub)
+                .map(|(s, l)| match l {
+                    Some(l) => Col::new(s.kind, l),
+                    None => Col::Nulls { data_type: schema::data_type(s.kind), len: 0 },
+                })
+                .collect(),
             validity: NullBufferBuilder::new(0),
             seen: vec![false; specs.len()],
             wanted: sub.iter().map(Option::is_some).collect(),
@@ -165,6 +187,7 @@ impl Col {
     fn append_null(&mut self) {
         match self {
             Col::Str(b) | Col::Json(b) => b.append_null(),
+            Col::Nulls { len, .. } => *len += 1,
             Col::Struct(s) => s.append_null(),
             Col::List { offsets, validity, .. } => {
                 offsets.push(*offsets.last().expect("offsets start at 0"));
@@ -177,6 +200,10 @@ impl Col {
     /// represented without loss.
     fn append(&mut self, nodes: &[Node<'_>], i: usize, scratch: &mut String) -> (usize, bool) {
         match self {
+            Col::Nulls { len, .. } => {
+                *len += 1;
+                (skip(nodes, i), true)
+            }
             Col::Str(b) => match nodes[i] {
                 Node::String(s) => {
                     b.append_value(s);
@@ -264,6 +291,7 @@ impl Col {
     fn finish(&mut self) -> ArrayRef {
         match self {
             Col::Str(b) | Col::Json(b) => Arc::new(b.finish()),
+            Col::Nulls { data_type, len } => arrow::array::new_null_array(data_type, std::mem::take(len)),
             Col::Struct(s) => Arc::new(s.finish()),
             Col::List { item, offsets, validity } => {
                 let values = item.finish();
@@ -292,6 +320,9 @@ pub struct RecordSource<'a> {
     /// Delivery date from the S3 key, as days since the epoch.
     pub date: Option<i32>,
 }
+
+/// Position of `eventTime` in [`RECORD_FIELDS`].
+const EVENT_TIME: usize = 2;
 
 /// Builds `cloudtrail` record batches for a projection, one record at a time.
 #[derive(Debug)]
@@ -330,7 +361,9 @@ impl BatchBuilder {
             .collect();
         Self {
             schema: projection.schema(),
-            keys: KeyIndex::new(RECORD_FIELDS),
+            // Without `extra`, keys of columns that are not built need not be told apart from
+            // unknown ones (`eventTime` is always found: `event_ts` is made from it).
+            keys: KeyIndex::only(RECORD_FIELDS, |i| want_extra || wants(i) || i == EVENT_TIME),
             cols,
             event_ts: wants(schema::COL_EVENT_TS)
                 .then(|| TimestampMicrosecondBuilder::new().with_data_type(schema::event_ts_type())),
@@ -394,7 +427,7 @@ impl BatchBuilder {
             let next = match field {
                 Some(f) => {
                     self.seen[f] = true;
-                    if f == 2
+                    if f == EVENT_TIME
                         && let Node::String(t) = nodes[value_at]
                     {
                         event_time = Some(t);
