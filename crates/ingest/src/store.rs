@@ -37,12 +37,17 @@ use crate::scan::{FileReport, ScanEvent, ScanOptions, spawn_scan};
 use crate::schema::{self, Projection};
 use crate::vpc::{self, VpcScanOptions};
 
-/// Most compressed bytes of evidence that go into one Parquet file.
-pub const CHUNK_BYTES: u64 = 8 << 20;
+/// Most compressed bytes of evidence that go into one Parquet file. A chunk is held in memory
+/// whole until it is sorted and written, and up to three are (two at the writers, one being
+/// filled), so this bounds ingest's memory: with 8 MiB, ingest of 10 GiB peaked at 530–590
+/// MiB; with 4 MiB at about 420 MiB, as fast, for twice as many (smaller) Parquet files.
+pub const CHUNK_BYTES: u64 = 4 << 20;
 /// Partition value used when the path has none.
 pub const UNKNOWN_PARTITION: &str = "__unknown__";
 /// Rows per Parquet row group.
 pub const ROW_GROUP_ROWS: usize = 64 * 1024;
+/// Rows gathered into sorted order at a time when a chunk is written.
+const SORTED_SLICE_ROWS: usize = 8 * 1024;
 
 /// Options for [`write_store`].
 #[derive(Debug, Clone)]
@@ -384,10 +389,6 @@ fn write_chunk(out: &Path, rel: &str, vpc: bool, batches: Vec<RecordBatch>) -> R
             (bi, g - starts[bi])
         })
         .collect();
-    let refs: Vec<&RecordBatch> = batches.iter().collect();
-    let sorted = arrow::compute::interleave_record_batch(&refs, &pairs)?;
-    drop(refs);
-    drop(batches);
     let path = out.join(rel);
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).map_err(|e| IngestError::io(dir, e))?;
@@ -395,7 +396,13 @@ fn write_chunk(out: &Path, rel: &str, vpc: bool, batches: Vec<RecordBatch>) -> R
     let file = fs::File::create(&path).map_err(|e| IngestError::io(&path, e))?;
     let pq = |source| IngestError::Parquet { path: path.clone(), source };
     let mut writer = ArrowWriter::try_new(file, schema, Some(props)).map_err(pq)?;
-    writer.write(&sorted).map_err(pq)?;
+    // The sorted rows are gathered and written a slice at a time: a sorted copy of the whole
+    // chunk would double the writer's memory.
+    let refs: Vec<&RecordBatch> = batches.iter().collect();
+    for slice in pairs.chunks(SORTED_SLICE_ROWS) {
+        let sorted = arrow::compute::interleave_record_batch(&refs, slice)?;
+        writer.write(&sorted).map_err(pq)?;
+    }
     writer.close().map_err(pq)?;
-    Ok(sorted.num_rows() as u64)
+    Ok(rows as u64)
 }

@@ -29,8 +29,8 @@ use trailsift_ingest::schema::{Leaves, Projection, cloudtrail_schema};
 
 use crate::pushdown::Pushdown;
 
-/// File reports collected by the scans of a session, by path (the last report wins), and
-/// counters that show what pushdown saved.
+/// Reports of the files the scans of a session could not read completely, by path (the last
+/// report of a file wins), and counters that show what pushdown saved.
 #[derive(Debug, Default)]
 pub struct ScanLog {
     reports: Mutex<BTreeMap<String, FileReport>>,
@@ -68,7 +68,14 @@ impl ScanLog {
             st.records_filtered += r.records_filtered;
             st.records_loaded += r.records_loaded;
         }
-        self.reports.lock().expect("scan log lock").insert(r.path.clone(), r);
+        // Only problems are kept (the last report of a file wins): a clean report needs no
+        // memory, so a scan of many files stays small.
+        let mut reports = self.reports.lock().expect("scan log lock");
+        if r.has_problem() {
+            reports.insert(r.path.clone(), r);
+        } else if !reports.is_empty() {
+            reports.remove(&r.path);
+        }
     }
 
     fn started(&self, considered: usize, pruned: usize) {
@@ -86,11 +93,6 @@ impl ScanLog {
     /// Reports of files that could not be read completely, sorted by path.
     pub fn problems(&self) -> Vec<FileReport> {
         self.reports.lock().expect("scan log lock").values().filter(|r| r.has_problem()).cloned().collect()
-    }
-
-    /// All reports seen so far, sorted by path.
-    pub fn reports(&self) -> Vec<FileReport> {
-        self.reports.lock().expect("scan log lock").values().cloned().collect()
     }
 }
 
