@@ -212,7 +212,20 @@ impl SharedScan {
         }
         self.log.started(self.files.len() + self.pruned, self.pruned);
         let (tx, rx) = flume::bounded(self.options.worker_count().max(1) * 2);
-        start_scan(self.files.clone(), self.options.clone(), Arc::new(move |ev| tx.send(ev).is_ok()));
+        // File reports go straight to the log from the scan's threads: one channel event per
+        // file would wake the query's threads thousands of times for nothing to compute.
+        let log = self.log.clone();
+        start_scan(
+            self.files.clone(),
+            self.options.clone(),
+            Arc::new(move |ev| match ev {
+                ScanEvent::FileDone(report) => {
+                    log.record(report);
+                    !tx.is_disconnected()
+                }
+                batch => tx.send(batch).is_ok(),
+            }),
+        );
         *guard = Some(rx.clone());
         rx
     }
