@@ -92,7 +92,7 @@ impl ScanLog {
 
     /// Reports of files that could not be read completely, sorted by path.
     pub fn problems(&self) -> Vec<FileReport> {
-        self.reports.lock().expect("scan log lock").values().filter(|r| r.has_problem()).cloned().collect()
+        self.reports.lock().expect("scan log lock").values().cloned().collect()
     }
 }
 
@@ -260,6 +260,8 @@ impl PartitionStream for EvidencePartition {
         let stream = rx.into_stream().filter_map(move |ev| {
             let out = match ev {
                 ScanEvent::Batch { batch, .. } => Some(Ok(batch)),
+                // `SharedScan::receiver` records reports from the scan threads; one that
+                // arrives here anyway is recorded too.
                 ScanEvent::FileDone(report) => {
                     log.record(report);
                     None
