@@ -2,9 +2,9 @@
 //!
 //! Only the projected columns are built. Nested structs (`useridentity`, `tlsdetails`, …) are
 //! built whole when projected, unless the projection names the fields a query reads
-//! ([`Leaves`]): the others are then left null. Whatever a typed column cannot hold without loss (an unknown
-//! key, a duplicate key, an object where a string was expected) is kept verbatim in the
-//! `extra` column when that column is projected.
+//! ([`Leaves`]): the others are then left null. Whatever a typed column cannot hold without
+//! loss (an unknown key, a duplicate key, an object where a string was expected) is kept
+//! verbatim in the `extra` column when that column is projected.
 
 use std::sync::Arc;
 
@@ -78,8 +78,6 @@ struct StructCol {
     children: Vec<Col>,
     validity: NullBufferBuilder,
     seen: Vec<bool>,
-    /// Fields built; the others stay null (see [`Leaves`]).
-    wanted: Vec<bool>,
 }
 
 #[derive(Debug)]
@@ -115,7 +113,6 @@ impl StructCol {
                 .collect(),
             validity: NullBufferBuilder::new(0),
             seen: vec![false; specs.len()],
-            wanted: sub.iter().map(Option::is_some).collect(),
         }
     }
 
@@ -141,7 +138,7 @@ impl StructCol {
             match self.keys.find(key) {
                 // A field no query reads is left null, unexamined (`extra`, which needs
                 // `lossless`, turns this off).
-                Some(f) if !self.wanted[f] => j = skip(nodes, j),
+                Some(f) if matches!(self.children[f], Col::Nulls { .. }) => j = skip(nodes, j),
                 Some(f) if !self.seen[f] => {
                     self.seen[f] = true;
                     let (next, ok) = self.children[f].append(nodes, j, scratch);

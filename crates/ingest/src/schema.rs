@@ -359,8 +359,8 @@ impl Projection {
     /// is built, since `extra` must see every field.
     pub fn with_leaves(mut self, column: usize, leaves: Leaves) -> Self {
         let is_struct = RECORD_FIELDS.get(column).is_some_and(|f| matches!(f.kind, Kind::Struct(_)));
+        self.leaves.retain(|(c, _)| *c != column);
         if is_struct && leaves != Leaves::All {
-            self.leaves.retain(|(c, _)| *c != column);
             self.leaves.push((column, leaves));
         }
         self

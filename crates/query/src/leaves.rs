@@ -180,13 +180,13 @@ impl OptimizerRule for StructLeaves {
         let leaves: Vec<(usize, Leaves)> = RECORD_FIELDS
             .iter()
             .enumerate()
+            .filter(|(_, f)| matches!(f.kind, Kind::Struct(_)))
             .filter_map(|(i, f)| match uses.0.get(f.name) {
                 Some(Leaves::All) => None,
                 Some(l) => Some((i, l.clone())),
                 // Not read at all (the scan does not build it then, unless `extra` is asked).
                 None => Some((i, Leaves::Some(Vec::new()))),
             })
-            .filter(|(i, _)| matches!(RECORD_FIELDS[*i].kind, Kind::Struct(_)))
             .collect();
         plan.transform_up_with_subqueries(|node| {
             let LogicalPlan::TableScan(mut scan) = node else {
