@@ -118,6 +118,47 @@ fn key_report_on_raw_evidence_and_store() {
     render_in_browser(&html, out.path());
 }
 
+/// Overlapping exports: the report counts the copies it collapsed and the ones that differ
+/// (from the hunt's count when there are none, from a duplicate check when there are), and
+/// every count rests on one copy per event.
+#[test]
+fn key_report_counts_duplicate_copies() {
+    let ev = tempfile::tempdir().unwrap();
+    archive(ev.path());
+    let clean = key_json(ev.path());
+    assert_eq!(clean["evidence"]["duplicates_collapsed"], 0);
+    assert_eq!(clean["evidence"]["duplicate_conflicts"], 0);
+    assert_eq!(clean["evidence"]["verification"], "not verified (no digests and public keys were given)");
+
+    // A second export of the first file, and a third copy of the ListBuckets record whose
+    // source address was changed.
+    let first = ev.path().join(ct_key("123456789012", "us-east-1", 0, "a"));
+    let copy = ev.path().join("second-export").join(ct_key("123456789012", "us-east-1", 0, "a"));
+    std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+    std::fs::copy(&first, &copy).unwrap();
+    let mut changed = record("ListBuckets", SEED, "2024-08-01T00:00:00Z");
+    changed["readOnly"] = json!(true);
+    changed["eventID"] = json!("list-1");
+    changed["sourceIPAddress"] = json!("203.0.113.250");
+    put(
+        ev.path(),
+        &format!("third-export/{}", ct_key("123456789012", "us-east-1", 0, "c")),
+        &gz(&envelope(&[changed])),
+    );
+
+    let dup = key_json(ev.path());
+    // list-1 has three copies, mint-1 two: three are collapsed, one of them differs.
+    assert_eq!(dup["evidence"]["duplicates_collapsed"], 3);
+    assert_eq!(dup["evidence"]["duplicate_conflicts"], 1);
+    for field in ["lineage", "total_events", "keys"] {
+        let (mut a, mut b) = (clean[field].clone(), dup[field].clone());
+        strip_paths(&mut a);
+        strip_paths(&mut b);
+        assert_eq!(a, b, "{field} changed with duplicate copies");
+    }
+    assert_eq!(dup["total_events"], 3);
+}
+
 fn strip_paths(v: &mut Value) {
     match v {
         Value::Object(m) => {

@@ -198,6 +198,7 @@ pub(crate) async fn hunt(a: HuntArgs) -> Result<Done> {
         detections: a.detection.clone(),
         include_deprecated: a.include_deprecated,
         concurrency: 0,
+        key_records: None,
     };
     let result = trailsift_detect::hunt(&engine, &catalog, &hopts).await.context("hunt failed")?;
 

@@ -57,20 +57,26 @@ pub(crate) async fn key(a: KeyArgs) -> Result<Done> {
     let mut iopts = InvestigateOptions::new(key.clone());
     iopts.paths = paths.iter().map(|p| p.display().to_string()).collect();
     let mut inv = investigate(&engine, &iopts).await.with_context(|| format!("investigation of {key} failed"))?;
-    let findings = crate::findings_for_keys(&engine, &inv).await?;
+    let hunted = crate::findings_for_keys(&engine, &inv).await?;
+    let findings = hunted.findings;
     // Duplicates collapsed and the evidence's digest verification, for the report's header.
     let ids: Vec<String> = inv.lineage.iter().map(|k| k.access_key_id.clone()).collect();
     let lineage_records = format!("useridentity.accesskeyid IN {}", trailsift_detect::rows::lit_list(&ids));
-    let dups =
-        trailsift_query::duplicate_report_where(&engine, &lineage_records).await.context("duplicate check failed")?;
+    // The hunt counted the copies it left out of the lineage's records (and of the AWS calls
+    // on its users): none there means none to report, without two more scans.
+    let dups = if hunted.duplicates_collapsed == 0 {
+        trailsift_query::DuplicateReport::default()
+    } else {
+        trailsift_query::duplicate_report_where(&engine, &lineage_records).await.context("duplicate check failed")?
+    };
     inv.evidence.duplicates_collapsed = Some(dups.collapsed);
     inv.evidence.duplicate_conflicts = Some(dups.conflicts.len() as u64);
-    // Of the records the report rests on: the lineage's (the scan's pre-filter skips the rest).
+    // Of the records the report rests on: the lineage's events, already in memory.
     let ver = trailsift_detect::rows::rows(
         &engine,
         &format!(
-            "SELECT evidence_verification AS v, count(*) AS n FROM cloudtrail WHERE {lineage_records} \
-             GROUP BY 1 ORDER BY 1"
+            "SELECT evidence_verification AS v, count(*) AS n FROM {} GROUP BY 1 ORDER BY 1",
+            trailsift_detect::investigate::KEY_EVENTS_TABLE
         ),
     )
     .await?;

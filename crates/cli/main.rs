@@ -86,7 +86,7 @@ fn discover_options(c: &Common) -> DiscoverOptions {
 pub(crate) async fn findings_for_keys(
     engine: &trailsift_query::Engine,
     inv: &trailsift_detect::investigate::Investigation,
-) -> Result<Vec<trailsift_detect::Finding>> {
+) -> Result<trailsift_detect::HuntResult> {
     let catalog = trailsift_detect::Catalog::bundled();
     let keys = inv.lineage.iter().map(|k| k.access_key_id.clone()).collect();
     // The IAM users behind the lineage (owners of its long-term keys, users it created):
@@ -103,13 +103,14 @@ pub(crate) async fn findings_for_keys(
     let opts = trailsift_detect::HuntOptions {
         keys: Some(keys),
         related_users: users.into_iter().collect(),
+        key_records: inv.key_records.clone(),
         ..Default::default()
     };
     let result = trailsift_detect::hunt(engine, &catalog, &opts).await.context("the detection pack failed")?;
     for (id, why) in &result.failed {
         eprintln!("[!] detection {id} failed: {why}");
     }
-    Ok(result.findings)
+    Ok(result)
 }
 
 fn status(quiet: bool, msg: impl AsRef<str>) {

@@ -16,11 +16,33 @@ use datafusion::datasource::MemTable;
 use trailsift_query::Engine;
 
 use crate::lineage::{CreatedUser, DerivedKey, FailedMint, derive};
-use crate::rows::{Row, events_where, int_of, lit, lit_list, rows, str_of};
+use crate::rows::{Row, int_of, lit, lit_list, rows, str_of};
 use crate::{DetectError, Finding, Level};
 
-/// Name under which the events of the lineage are registered for the report's queries.
+/// Name under which the events of the lineage are registered for the report's queries (a
+/// view of [`LINEAGE_RECORDS_TABLE`] with short column names).
 pub const KEY_EVENTS_TABLE: &str = "key_events";
+
+/// Name of the in-memory table of the lineage's records: every `cloudtrail` column, one row
+/// per event (duplicate copies left out, as `cloudtrail_unique` does).
+pub const LINEAGE_RECORDS_TABLE: &str = "lineage_records";
+
+/// The lineage's records as [`investigate`] read them (also registered as
+/// [`LINEAGE_RECORDS_TABLE`]): the hunt over the same keys takes them from here instead of
+/// scanning the evidence again. Cloning shares the batches' buffers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyRecords {
+    /// The keys whose records these are, sorted.
+    pub keys: Vec<String>,
+    /// Their schema (`cloudtrail`'s).
+    pub schema: arrow::datatypes::SchemaRef,
+    /// The records, one per event.
+    pub batches: Vec<arrow::array::RecordBatch>,
+    /// Rows in `batches`.
+    pub records: u64,
+    /// Duplicate copies left out.
+    pub dropped: u64,
+}
 
 /// A value and how often it was seen.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -256,6 +278,9 @@ pub struct Investigation {
     pub timeline: Vec<TimelineEntry>,
     /// VPC flow-log activity of the lineage's source addresses (empty without flow logs).
     pub network: Vec<trailsift_query::IpFlowActivity>,
+    /// Where the lineage's records are held in this session (not part of the report).
+    #[serde(skip)]
+    pub key_records: Option<KeyRecords>,
 }
 
 /// What evidence the report rests on.
@@ -353,24 +378,40 @@ pub async fn investigate(engine: &Engine, opts: &InvestigateOptions) -> Result<I
     let key_type = v.first().and_then(|r| str_of(r, "t")).unwrap_or_else(|| "unknown".into());
     let account_id = v.first().and_then(|r| str_of(r, "a")).map(|a| format!("{a:0>12}"));
 
-    // The lineage's events, once, into memory: every later query reads them from there.
-    let df = engine
+    // The lineage's records, once, into memory (every column: the hunt over the lineage
+    // reads them too): every later query reads them from there. One streaming pass finds
+    // the duplicate copies, a second reads the records without them (as `cloudtrail_unique`
+    // would, without its window over every record).
+    let (sql, found) =
+        trailsift_query::unique_scan(engine, &format!("useridentity.accesskeyid IN {}", lit_list(&ids))).await?;
+    let (schema, batches) = engine.materialise(engine.sql(&sql).await?).await?;
+    let mem = MemTable::try_new(schema.clone(), vec![batches.clone()])?;
+    let ctx = engine.context();
+    ctx.deregister_table(LINEAGE_RECORDS_TABLE)?;
+    ctx.register_table(LINEAGE_RECORDS_TABLE, Arc::new(mem))?;
+    let mut sorted_ids = ids.clone();
+    sorted_ids.sort();
+    sorted_ids.dedup();
+    let key_records = KeyRecords {
+        keys: sorted_ids,
+        schema,
+        batches,
+        records: found.records - found.dropped.len() as u64,
+        dropped: found.dropped.len() as u64,
+    };
+    let view = engine
         .sql(&format!(
             "SELECT useridentity.accesskeyid AS k, event_ts, eventid, eventsource, eventname, awsregion, \
              sourceipaddress, useragent, errorcode, readonly, recipientaccountid, useridentity.arn AS arn, \
              useridentity.type AS ptype, useridentity.username AS uname, useridentity.accountid AS uacct, \
              useridentity.sessioncontext.sessionissuer.username AS issuer, requestparameters, \
-             responseelements, resources, evidence_path, evidence_index \
-             FROM {}",
-            events_where(engine, &format!("useridentity.accesskeyid IN {}", lit_list(&ids)))
+             responseelements, resources, evidence_path, evidence_index, evidence_verification \
+             FROM {LINEAGE_RECORDS_TABLE}"
         ))
-        .await?;
-    let schema = df.schema().inner().clone();
-    let batches = df.collect().await?;
-    let mem = MemTable::try_new(schema, vec![batches])?;
-    let ctx = engine.context();
+        .await?
+        .into_view();
     ctx.deregister_table(KEY_EVENTS_TABLE)?;
-    ctx.register_table(KEY_EVENTS_TABLE, Arc::new(mem))?;
+    ctx.register_table(KEY_EVENTS_TABLE, view)?;
     let t = KEY_EVENTS_TABLE;
 
     let mut keys = Vec::new();
@@ -521,6 +562,7 @@ pub async fn investigate(engine: &Engine, opts: &InvestigateOptions) -> Result<I
         activity,
         timeline: Vec::new(),
         network: Vec::new(),
+        key_records: Some(key_records),
     })
 }
 

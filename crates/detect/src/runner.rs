@@ -3,8 +3,9 @@
 //! their rows into sorted [`Finding`]s. A failing detection is reported; the others still run.
 //!
 //! Materialisation: with `keys`, `events` is small (one key's activity), so it is collected
-//! once into a `MemTable` and every detection reads memory instead of re-scanning the
-//! evidence. For a whole-archive hunt nothing is materialised (memory stays bounded by the
+//! once into in-memory tables (or taken from the one `investigate` filled, see
+//! [`HuntOptions::key_records`]) and every detection reads memory instead of re-scanning
+//! the evidence. For a whole-archive hunt nothing is materialised (memory stays bounded by the
 //! scans): `events` is a view over `cloudtrail` minus the duplicate copies (see
 //! `define_events`), and each detection's filters reach the scan (file pruning by time/path,
 //! literal pre-filter of event names on raw evidence, statistics and bloom filters on a store).
@@ -53,6 +54,10 @@ pub struct HuntOptions {
     pub include_deprecated: bool,
     /// Detections run at once (0 = 4).
     pub concurrency: usize,
+    /// The records of exactly `keys`, already in memory (read by
+    /// [`investigate`](crate::investigate::investigate)): used instead of scanning the
+    /// evidence again when no time range is given.
+    pub key_records: Option<crate::investigate::KeyRecords>,
 }
 
 impl Default for HuntOptions {
@@ -66,6 +71,7 @@ impl Default for HuntOptions {
             detections: Vec::new(),
             include_deprecated: false,
             concurrency: 0,
+            key_records: None,
         }
     }
 }
@@ -129,11 +135,19 @@ pub async fn hunt(engine: &Engine, catalog: &Catalog, opts: &HuntOptions) -> Res
         }
     }
     let concurrency = if opts.concurrency == 0 { 4 } else { opts.concurrency };
-    let outcomes: Vec<(&Detection, Result<Vec<Finding>, String>)> = futures::stream::iter(runnable)
+    // With `events` in memory, detections that read it alone run side by side; those that
+    // also scan the evidence (a baseline over the whole archive) run one at a time after
+    // them: each scan already keeps every core busy, and side by side their memory adds up.
+    let (scanning, in_memory): (Vec<&Detection>, Vec<&Detection>) =
+        runnable.into_iter().partition(|d| materialised && reads_evidence(&d.sql));
+    let mut outcomes: Vec<(&Detection, Result<Vec<Finding>, String>)> = futures::stream::iter(in_memory)
         .map(|d| async move { (d, run_detection(engine, d).await) })
         .buffer_unordered(concurrency)
         .collect()
         .await;
+    for d in scanning {
+        outcomes.push((d, run_detection(engine, d).await));
+    }
     for (d, outcome) in outcomes {
         match outcome {
             Ok(f) => {
@@ -147,6 +161,14 @@ pub async fn hunt(engine: &Engine, catalog: &Catalog, opts: &HuntOptions) -> Res
     result.skipped.sort();
     sort_findings(&mut result.findings);
     Ok(result)
+}
+
+/// Whether `sql` names a table of the evidence (rather than `events` alone). Comments and
+/// strings count too: a false "yes" only costs running that detection alone.
+fn reads_evidence(sql: &str) -> bool {
+    sql.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).any(|w| {
+        ["cloudtrail", "cloudtrail_logs", SOURCE_TABLE, VPC_FLOW_TABLE].iter().any(|t| w.eq_ignore_ascii_case(t))
+    })
 }
 
 /// Sorts findings by event time, then detection id, then evidence position.
@@ -246,26 +268,53 @@ async fn define_events(engine: &Engine, opts: &HuntOptions) -> Result<(u64, u64,
             }
         }
     }
+    // The keys' records, when the caller already holds them in memory (and no time range
+    // narrows them): the first part is read from there.
+    let held = match (&opts.keys, &opts.key_records) {
+        (Some(keys), Some(held)) if scope.is_empty() => {
+            let mut wanted = keys.clone();
+            wanted.sort();
+            wanted.dedup();
+            (wanted == held.keys).then_some(held)
+        }
+        _ => None,
+    };
     let (mut rows, mut dropped) = (0u64, 0u64);
     let mut selects = Vec::new();
-    for p in &parts {
+    // With keys: the rows of every part, for one in-memory table.
+    let mut held_rows: Option<(arrow::datatypes::SchemaRef, Vec<RecordBatch>)> = None;
+    for (i, p) in parts.iter().enumerate() {
+        if let (0, Some(held)) = (i, held) {
+            rows += held.records;
+            dropped += held.dropped;
+            held_rows = Some((held.schema.clone(), held.batches.clone()));
+            continue;
+        }
         let (sql, found) = trailsift_query::unique_scan(engine, p).await?;
         rows += found.records - found.dropped.len() as u64;
         dropped += found.dropped.len() as u64;
-        selects.push(sql);
+        if opts.keys.is_some() {
+            // Small (one key's activity): into memory once, so detections do not rescan.
+            let (schema, batches) = engine.materialise(engine.sql(&sql).await?).await?;
+            match &mut held_rows {
+                Some((_, all)) => all.extend(batches),
+                None => held_rows = Some((schema, batches)),
+            }
+        } else {
+            selects.push(sql);
+        }
     }
-    let df = engine.sql(&selects.join(" UNION ALL ")).await?;
     ctx.deregister_table(EVENTS_VIEW)?;
-    if opts.keys.is_some() {
-        // Small (one key's activity): into memory once, so detections do not rescan.
-        let schema = df.schema().inner().clone();
-        let batches = df.collect().await?;
-        let table = MemTable::try_new(schema, vec![batches])?;
-        ctx.register_table(EVENTS_VIEW, Arc::new(table))?;
-        Ok((rows, dropped, true))
-    } else {
-        ctx.register_table(EVENTS_VIEW, df.into_view())?;
-        Ok((rows, dropped, false))
+    match held_rows {
+        Some((schema, batches)) => {
+            ctx.register_table(EVENTS_VIEW, Arc::new(MemTable::try_new(schema, vec![batches])?))?;
+            Ok((rows, dropped, true))
+        }
+        None => {
+            let df = engine.sql(&selects.join(" UNION ALL ")).await?;
+            ctx.register_table(EVENTS_VIEW, df.into_view())?;
+            Ok((rows, dropped, false))
+        }
     }
 }
 
@@ -384,4 +433,18 @@ pub(crate) fn empty_context() -> SessionContext {
         ctx.register_table(name, Arc::new(t)).expect("register an empty table");
     }
     ctx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reads_evidence;
+
+    #[test]
+    fn evidence_tables_are_told_from_events() {
+        assert!(!reads_evidence("SELECT * FROM events WHERE eventname = 'CreateUser'"));
+        assert!(!reads_evidence("SELECT cloudtrail_x FROM events"));
+        assert!(reads_evidence("WITH f AS (SELECT min(event_ts) FROM cloudtrail) SELECT * FROM events, f"));
+        assert!(reads_evidence("SELECT * FROM events e JOIN CloudTrail_Unique u ON e.eventid = u.eventid"));
+        assert!(reads_evidence("SELECT * FROM vpc_flow"));
+    }
 }

@@ -230,5 +230,44 @@ fn duplicates_are_collapsed_like_the_unique_view() {
             .filter(|n| n.starts_with(trailsift_query::duplicates::DROPPED_TABLE_PREFIX))
             .collect();
         assert_eq!(left.len(), 1, "{left:?}");
+
+        // The same hunt over the records `investigate` already read (no second scan): the
+        // same events, copies and findings. A key set that differs, or a time range, makes
+        // the hunt scan again.
+        let inv = trailsift_detect::investigate::investigate(
+            &engine,
+            &trailsift_detect::investigate::InvestigateOptions::new(A),
+        )
+        .await
+        .unwrap();
+        let held = inv.key_records.clone().expect("investigate keeps the lineage's records");
+        assert_eq!((held.keys.clone(), held.records, held.dropped), (vec![A.to_string()], 2, 3));
+        // Detections with a baseline over the whole archive scan either way; reading the
+        // key's records takes two scans (copies, then records) that held records save.
+        let s0 = stats(&engine);
+        hunt(&engine, &Catalog::bundled(), &opts).await.unwrap();
+        let s1 = stats(&engine);
+        let reuse = HuntOptions { keys: Some(vec![A.to_string()]), key_records: Some(held.clone()), ..Default::default() };
+        let again = hunt(&engine, &Catalog::bundled(), &reuse).await.unwrap();
+        let s2 = stats(&engine);
+        assert_eq!((s1 - s0) - (s2 - s1), 2, "the hunt over held records read the key's records again");
+        assert_eq!((again.events_in_scope, again.duplicates_collapsed), (r.events_in_scope, r.duplicates_collapsed));
+        assert_eq!(ids(&again), ids(&r));
+        let places = |h: &trailsift_detect::HuntResult| -> Vec<(String, i64)> {
+            h.findings.iter().map(|f| (f.evidence_path.clone(), f.evidence_index)).collect()
+        };
+        assert_eq!(places(&again), places(&r));
+        let other = HuntOptions { keys: Some(vec![A.to_string(), B.to_string()]), key_records: Some(held.clone()), ..Default::default() };
+        let both = hunt(&engine, &Catalog::bundled(), &other).await.unwrap();
+        assert_eq!(stats(&engine) - s2, s1 - s0, "another key set must be read from the evidence");
+        assert_eq!(both.events_in_scope, 3);
+        let ranged = HuntOptions { from: Some("2024-07-31T00:30:00Z".into()), ..reuse };
+        let late = hunt(&engine, &Catalog::bundled(), &ranged).await.unwrap();
+        assert_eq!(late.events_in_scope, 1, "a time range narrows the held records' hunt too");
     });
+}
+
+/// Scans the engine has started so far.
+fn stats(engine: &Engine) -> u64 {
+    engine.scan_stats().scans
 }

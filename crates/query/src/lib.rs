@@ -15,6 +15,8 @@ pub mod vpc;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
 use datafusion::dataframe::DataFrame;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
@@ -56,6 +58,9 @@ pub enum QueryError {
     #[error(transparent)]
     DataFusion(#[from] DataFusionError),
 }
+
+/// Rows per batch of the tables [`Engine::materialise`] makes.
+pub const MATERIALISED_BATCH_ROWS: usize = 8192;
 
 /// Options for [`Engine::open`].
 #[derive(Debug, Clone, Default)]
@@ -128,6 +133,43 @@ impl Engine {
     /// parser does not take).
     pub async fn sql(&self, sql: &str) -> Result<DataFrame, QueryError> {
         Ok(self.ctx.sql(&trino_compat(sql)).await?)
+    }
+
+    /// Runs `df` and keeps its answer in memory, to query again (e.g. one key's events, read
+    /// once for many queries): its schema and batches, ready for a `MemTable`.
+    ///
+    /// Scans of raw evidence give a small batch per matching file: thousands of them, each
+    /// with its own buffers for every column. They are merged into batches of
+    /// [`MATERIALISED_BATCH_ROWS`] as they arrive, which keeps the answer (and the queries
+    /// over it) near the size of its data.
+    pub async fn materialise(&self, df: DataFrame) -> Result<(SchemaRef, Vec<RecordBatch>), QueryError> {
+        use futures::StreamExt;
+        let schema = df.schema().inner().clone();
+        let mut stream = df.execute_stream().await?;
+        let mut merged: Vec<RecordBatch> = Vec::new();
+        let mut pending: Vec<RecordBatch> = Vec::new();
+        let mut pending_rows = 0usize;
+        let flush = |pending: &mut Vec<RecordBatch>, merged: &mut Vec<RecordBatch>| -> Result<(), QueryError> {
+            if !pending.is_empty() {
+                merged.push(arrow::compute::concat_batches(&schema, pending.iter()).map_err(DataFusionError::from)?);
+                pending.clear();
+            }
+            Ok(())
+        };
+        while let Some(batch) = stream.next().await {
+            let batch = batch?;
+            if batch.num_rows() == 0 {
+                continue;
+            }
+            pending_rows += batch.num_rows();
+            pending.push(batch);
+            if pending_rows >= MATERIALISED_BATCH_ROWS {
+                flush(&mut pending, &mut merged)?;
+                pending_rows = 0;
+            }
+        }
+        flush(&mut pending, &mut merged)?;
+        Ok((schema, merged))
     }
 
     /// Evidence files that could not be read completely by the scans run so far.
