@@ -171,11 +171,84 @@ const MINT_COLUMNS: &str = "eventid, eventname, eventtime, event_ts, evidence_pa
      json_extract_scalar(requestparameters, '$.userName') AS user_name, \
      json_extract_scalar(requestparameters, '$.name') AS fed_name";
 
+/// Most minting events held in memory for the search; beyond this, each round scans the
+/// evidence instead (memory stays bounded on archives full of `AssumeRole` calls).
+pub const MAX_HELD_MINTS: usize = 250_000;
+
+/// Name of the in-memory table of the archive's minting events.
+pub const MINT_EVENTS_TABLE: &str = "__trailsift_mint_events";
+
+/// Where the rounds of [`derive`] read minting events from.
+enum MintSource {
+    /// The evidence, one scan per round.
+    Evidence,
+    /// [`MINT_EVENTS_TABLE`]: every minting (and `CreateUser`) event of the archive, one
+    /// copy per event, as [`MINT_COLUMNS`], read in one scan.
+    Held,
+}
+
+impl MintSource {
+    /// Reads the archive's minting events into memory when there are at most `max_held`.
+    async fn open(engine: &Engine, max_held: usize) -> Result<Self, DetectError> {
+        use futures::StreamExt;
+        if max_held == 0 {
+            return Ok(MintSource::Evidence);
+        }
+        let names = lit_list(MINTING_EVENTS.iter().chain(["CreateUser"].iter()));
+        let pred = format!("eventname IN {names}");
+        // One copy per event, found in a streaming pass (the view's window would hold every
+        // column of every matching record at once).
+        let from = match engine.context().table_exist(trailsift_query::duplicates::UNIQUE_VIEW) {
+            Ok(true) => trailsift_query::unique_scan(engine, &pred).await?.0,
+            _ => format!("SELECT * FROM cloudtrail WHERE {pred}"),
+        };
+        let df = engine.sql(&format!("SELECT {MINT_COLUMNS} FROM ({from}) AS ev")).await?;
+        let schema = df.schema().inner().clone();
+        let mut stream = df.execute_stream().await?;
+        let (mut batches, mut held) = (Vec::new(), 0usize);
+        while let Some(b) = stream.next().await {
+            let b = b?;
+            held += b.num_rows();
+            if held > max_held {
+                return Ok(MintSource::Evidence);
+            }
+            if b.num_rows() > 0 {
+                batches.push(b);
+            }
+        }
+        let batch = arrow::compute::concat_batches(&schema, batches.iter())?;
+        let table = datafusion::datasource::MemTable::try_new(schema, vec![vec![batch]])?;
+        let ctx = engine.context();
+        ctx.deregister_table(MINT_EVENTS_TABLE)?;
+        ctx.register_table(MINT_EVENTS_TABLE, std::sync::Arc::new(table))?;
+        Ok(MintSource::Held)
+    }
+
+    /// The query of the minting events matching `on_evidence` (over `cloudtrail`'s
+    /// columns), or `on_held`, the same condition over [`MINT_COLUMNS`]' names: the
+    /// columns of [`MINT_COLUMNS`], in time order.
+    fn select(&self, engine: &Engine, on_evidence: &str, on_held: &str) -> String {
+        let from = match self {
+            MintSource::Evidence => format!("SELECT {MINT_COLUMNS} FROM {}", events_where(engine, on_evidence)),
+            MintSource::Held => format!("SELECT * FROM {MINT_EVENTS_TABLE} WHERE {on_held}"),
+        };
+        format!("SELECT * FROM ({from}) AS mints ORDER BY event_ts, evidence_path, evidence_index")
+    }
+}
+
 /// Finds every key derived from `seeds`, to a fixpoint.
 ///
-/// Seeds are trimmed; each must look like an access key ID. The search reads the
-/// `cloudtrail_unique` view when the session has one, `cloudtrail` otherwise.
+/// Seeds are trimmed; each must look like an access key ID. The search reads one copy of
+/// each event (as the `cloudtrail_unique` view) when the session has that view, every
+/// record otherwise. The archive's minting events are read once, into memory, and every
+/// round reads them from there; past [`MAX_HELD_MINTS`] of them, each round scans instead.
 pub async fn derive(engine: &Engine, seeds: &[String]) -> Result<Lineage, DetectError> {
+    derive_holding(engine, seeds, MAX_HELD_MINTS).await
+}
+
+/// [`derive`], holding at most `max_held` minting events in memory (0: every round scans
+/// the evidence). The answer is the same either way.
+pub async fn derive_holding(engine: &Engine, seeds: &[String], max_held: usize) -> Result<Lineage, DetectError> {
     let mut lineage = Lineage::default();
     let mut known: BTreeSet<String> = BTreeSet::new();
     let mut frontier: Vec<String> = Vec::new();
@@ -189,20 +262,18 @@ pub async fn derive(engine: &Engine, seeds: &[String]) -> Result<Lineage, Detect
             frontier.push(s.to_string());
         }
     }
+    let source = MintSource::open(engine, max_held).await?;
     // Users created by lineage keys: (account, user name) → creating key.
     let mut created: BTreeMap<(String, String), String> = BTreeMap::new();
     let mut users_searched: BTreeSet<(String, String)> = BTreeSet::new();
     let mut depth = 0u32;
     while !frontier.is_empty() {
         depth += 1;
-        let pred = format!(
-            "useridentity.accesskeyid IN {} AND eventname IN {}",
-            lit_list(&frontier),
-            lit_list(MINTING_EVENTS.iter().chain(["CreateUser"].iter())),
-        );
-        let sql = format!(
-            "SELECT {MINT_COLUMNS} FROM {} ORDER BY event_ts, evidence_path, evidence_index",
-            events_where(engine, &pred)
+        let names = lit_list(MINTING_EVENTS.iter().chain(["CreateUser"].iter()));
+        let sql = source.select(
+            engine,
+            &format!("useridentity.accesskeyid IN {} AND eventname IN {names}", lit_list(&frontier)),
+            &format!("caller IN {} AND eventname IN {names}", lit_list(&frontier)),
         );
         let found = rows(engine, &sql).await?;
         let mut next: Vec<String> = Vec::new();
@@ -249,14 +320,14 @@ pub async fn derive(engine: &Engine, seeds: &[String]) -> Result<Lineage, Detect
         let pending: Vec<(String, String)> = created.keys().filter(|u| !users_searched.contains(*u)).cloned().collect();
         if !pending.is_empty() {
             let users: BTreeSet<&String> = pending.iter().map(|(_, u)| u).collect();
-            let pred = format!(
-                "eventname = 'CreateAccessKey' AND errorcode IS NULL \
-                 AND json_extract_scalar(requestparameters, '$.userName') IN {}",
-                lit_list(users.iter().map(|s| s.as_str())),
-            );
-            let sql = format!(
-                "SELECT {MINT_COLUMNS} FROM {} ORDER BY event_ts, evidence_path, evidence_index",
-                events_where(engine, &pred)
+            let users = lit_list(users.iter().map(|s| s.as_str()));
+            let sql = source.select(
+                engine,
+                &format!(
+                    "eventname = 'CreateAccessKey' AND errorcode IS NULL \
+                     AND json_extract_scalar(requestparameters, '$.userName') IN {users}"
+                ),
+                &format!("eventname = 'CreateAccessKey' AND errorcode IS NULL AND user_name IN {users}"),
             );
             for r in rows(engine, &sql).await? {
                 let acct = str_of(&r, "recipientaccountid").unwrap_or_default();
@@ -270,7 +341,7 @@ pub async fn derive(engine: &Engine, seeds: &[String]) -> Result<Lineage, Detect
             users_searched.extend(pending);
         }
         if !shared.is_empty() {
-            attach_copies(engine, &mut lineage, &shared).await?;
+            attach_copies(engine, &source, &mut lineage, &shared).await?;
         }
         frontier = next;
     }
@@ -323,12 +394,19 @@ pub fn arn_account(arn: &str) -> Option<String> {
     (!acct.is_empty()).then(|| acct.to_string())
 }
 
-/// Finds the other accounts' copies of minting events (same `sharedeventid`).
-async fn attach_copies(engine: &Engine, lineage: &mut Lineage, shared: &[(String, String)]) -> Result<(), DetectError> {
+/// Finds the other accounts' copies of minting events (same `sharedeventid`; a copy is the
+/// same call, so it has the same event name and is among the held minting events).
+async fn attach_copies(
+    engine: &Engine,
+    source: &MintSource,
+    lineage: &mut Lineage,
+    shared: &[(String, String)],
+) -> Result<(), DetectError> {
+    let pred = format!("sharedeventid IN {}", lit_list(shared.iter().map(|(s, _)| s.as_str())));
     let sql = format!(
-        "SELECT sharedeventid, eventid, recipientaccountid, evidence_path, evidence_index FROM {} \
+        "SELECT sharedeventid, eventid, recipientaccountid, evidence_path, evidence_index FROM ({}) AS m \
          ORDER BY evidence_path, evidence_index",
-        events_where(engine, &format!("sharedeventid IN {}", lit_list(shared.iter().map(|(s, _)| s.as_str()))))
+        source.select(engine, &pred, &pred)
     );
     for r in rows(engine, &sql).await? {
         let Some(sid) = str_of(&r, "sharedeventid") else { continue };

@@ -144,6 +144,12 @@ async fn lineage_follows_every_mint_to_a_fixpoint() {
     assert_eq!(l.failed_mints[0].error_code, "AccessDenied");
     assert_eq!(l.created_users.len(), 1);
     assert_eq!(l.created_users[0].user_name, "backdoor");
+    // Round by round over the evidence (too many minting events to hold, here none), and
+    // with a limit the archive's minting events overflow: the same lineage.
+    for max_held in [0, 3] {
+        let scanned = trailsift_detect::lineage::derive_holding(&engine, &[K0.to_string()], max_held).await.unwrap();
+        assert_eq!(scanned, l, "holding at most {max_held} minting events");
+    }
     // Seeding with a derived key finds only its descendants.
     let sub = derive(&engine, &[K2.to_string()]).await.unwrap();
     assert_eq!(sub.key_ids(), vec![K2.to_string(), K3.to_string(), K4.to_string()]);
