@@ -39,11 +39,17 @@ fn main() -> ExitCode {
         Command::Query(a) => run_async(a.common.threads, output::query(a)),
         Command::Shell(a) => run_async(a.common.threads, shell::shell(a)),
         Command::Schema(a) => schema(&a).map(|_| Done::Clean),
-        Command::Key(a) => run_async(a.common.threads, key::key(a)),
+        Command::Key(a) => {
+            return_freed_memory();
+            run_async(a.common.threads, key::key(a))
+        }
         Command::Gen(a) => gen_cmd::run(a),
         Command::Verify(a) => verify::verify(a),
         Command::Manifest(a) => verify::manifest(&a),
-        Command::Hunt(a) => run_async(a.common.threads, hunt::hunt(a)),
+        Command::Hunt(a) => {
+            return_freed_memory();
+            run_async(a.common.threads, hunt::hunt(a))
+        }
         Command::Detections(a) => run_async(0, detections::detections(a)),
     };
     match result {
@@ -54,6 +60,22 @@ fn main() -> ExitCode {
             eprintln!("[x] error: {e:#}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// Makes the allocator give large blocks (256 KiB and up) back to the system when they are
+/// freed, for the investigations (`key`, `hunt`): they run one query after another, each
+/// with its own scan and working memory, and glibc's default keeps raising the size it hands
+/// back, so the peak of one query stayed resident through the next. Measured on a 2 GB
+/// archive, the `key` report's peak RSS fell from 391 to 230 MiB at the same speed; `ingest`
+/// and single queries gain nothing from it (ingest spent 0.8 s more in the kernel), so they
+/// keep the default.
+fn return_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `mallopt` only changes glibc's allocation policy and takes its own locks; any
+    // threshold is valid, and blocks allocated before keep being freed correctly.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
     }
 }
 
