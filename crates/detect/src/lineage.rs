@@ -345,6 +345,8 @@ pub async fn derive_holding(engine: &Engine, seeds: &[String], max_held: usize) 
         }
         frontier = next;
     }
+    // The held minting events are not needed after the search: their memory goes now.
+    engine.context().deregister_table(MINT_EVENTS_TABLE)?;
     Ok(lineage)
 }
 
