@@ -178,7 +178,7 @@ pub const MAX_HELD_MINTS: usize = 250_000;
 /// Name of the in-memory table of the archive's minting events.
 pub const MINT_EVENTS_TABLE: &str = "__trailsift_mint_events";
 
-/// Where the rounds of [`derive`] read minting events from.
+/// Where the rounds of [`derive()`] read minting events from.
 enum MintSource {
     /// The evidence, one scan per round.
     Evidence,
@@ -246,7 +246,7 @@ pub async fn derive(engine: &Engine, seeds: &[String]) -> Result<Lineage, Detect
     derive_holding(engine, seeds, MAX_HELD_MINTS).await
 }
 
-/// [`derive`], holding at most `max_held` minting events in memory (0: every round scans
+/// [`derive()`], holding at most `max_held` minting events in memory (0: every round scans
 /// the evidence). The answer is the same either way.
 pub async fn derive_holding(engine: &Engine, seeds: &[String], max_held: usize) -> Result<Lineage, DetectError> {
     let mut lineage = Lineage::default();
