@@ -332,10 +332,10 @@ pub const PLAIN_COLUMNS: [&str; 5] = ["eventid", "requestid", "sharedeventid", "
 /// Writer settings of the store's Parquet files.
 ///
 /// Page statistics and bloom filters serve the filters queries use. Two kinds of column are
-/// spared work that buys nothing: [`PLAIN_COLUMNS`] get no dictionary (hashing every value
-/// to find no repeats cost ~5% of ingest), and the JSON text columns get no min/max
-/// statistics (no query prunes on the byte order of a JSON document; comparing every value
-/// cost ~3%).
+/// spared work that buys nothing: [`PLAIN_COLUMNS`] get no dictionary (the writer hashed
+/// every value to find few repeats), and the JSON text columns get neither a dictionary nor
+/// min/max statistics (no query prunes on the byte order of a JSON document). Together this
+/// took ingest of 2 GB from 13.0 to 12.2 CPU-seconds and the store from 139 to 131 MB.
 pub fn writer_properties() -> WriterProperties {
     let col = |p: &[&str]| ColumnPath::new(p.iter().map(|s| s.to_string()).collect());
     let mut b = WriterProperties::builder()
