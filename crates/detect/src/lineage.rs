@@ -190,7 +190,6 @@ enum MintSource {
 impl MintSource {
     /// Reads the archive's minting events into memory when there are at most `max_held`.
     async fn open(engine: &Engine, max_held: usize) -> Result<Self, DetectError> {
-        use futures::StreamExt;
         if max_held == 0 {
             return Ok(MintSource::Evidence);
         }
@@ -203,21 +202,10 @@ impl MintSource {
             _ => format!("SELECT * FROM cloudtrail WHERE {pred}"),
         };
         let df = engine.sql(&format!("SELECT {MINT_COLUMNS} FROM ({from}) AS ev")).await?;
-        let schema = df.schema().inner().clone();
-        let mut stream = df.execute_stream().await?;
-        let (mut batches, mut held) = (Vec::new(), 0usize);
-        while let Some(b) = stream.next().await {
-            let b = b?;
-            held += b.num_rows();
-            if held > max_held {
-                return Ok(MintSource::Evidence);
-            }
-            if b.num_rows() > 0 {
-                batches.push(b);
-            }
-        }
-        let batch = arrow::compute::concat_batches(&schema, batches.iter())?;
-        let table = datafusion::datasource::MemTable::try_new(schema, vec![vec![batch]])?;
+        let Some((schema, batches)) = engine.materialise_at_most(df, max_held).await? else {
+            return Ok(MintSource::Evidence);
+        };
+        let table = datafusion::datasource::MemTable::try_new(schema, vec![batches])?;
         let ctx = engine.context();
         ctx.deregister_table(MINT_EVENTS_TABLE)?;
         ctx.register_table(MINT_EVENTS_TABLE, std::sync::Arc::new(table))?;

@@ -325,8 +325,9 @@ fn write_errors(out: &Path, manifest: &Manifest) -> Result<(), IngestError> {
     file.write_all(text.as_bytes()).map_err(|e| IngestError::io(&path, e))
 }
 
-/// Top-level `cloudtrail` columns whose values are (nearly) all different: a dictionary
-/// would hold every value once more, so they are written plain.
+/// Top-level `cloudtrail` columns written without a dictionary: the IDs, all different, and
+/// the event times, which repeat a few times a second and which zstd packs as well without
+/// one (the 2 GB store was 131 MB this way, 135 MB with their dictionaries).
 pub const PLAIN_COLUMNS: [&str; 5] = ["eventid", "requestid", "sharedeventid", "event_ts", "eventtime"];
 
 /// Writer settings of the store's Parquet files.

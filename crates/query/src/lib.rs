@@ -147,12 +147,22 @@ impl Engine {
     /// [`MATERIALISED_BATCH_ROWS`] as they arrive, which keeps the answer (and the queries
     /// over it) near the size of its data.
     pub async fn materialise(&self, df: DataFrame) -> Result<(SchemaRef, Vec<RecordBatch>), QueryError> {
+        Ok(self.materialise_at_most(df, usize::MAX).await?.expect("no answer is longer than usize::MAX rows"))
+    }
+
+    /// [`materialise`](Self::materialise), unless the answer has more than `max_rows` rows:
+    /// then `None`, as soon as the limit is passed (memory stays bounded).
+    pub async fn materialise_at_most(
+        &self,
+        df: DataFrame,
+        max_rows: usize,
+    ) -> Result<Option<(SchemaRef, Vec<RecordBatch>)>, QueryError> {
         use futures::StreamExt;
         let schema = df.schema().inner().clone();
         let mut stream = df.execute_stream().await?;
         let mut merged: Vec<RecordBatch> = Vec::new();
         let mut pending: Vec<RecordBatch> = Vec::new();
-        let mut pending_rows = 0usize;
+        let (mut pending_rows, mut rows) = (0usize, 0usize);
         let flush = |pending: &mut Vec<RecordBatch>, merged: &mut Vec<RecordBatch>| -> Result<(), QueryError> {
             if !pending.is_empty() {
                 merged.push(arrow::compute::concat_batches(&schema, pending.iter()).map_err(DataFusionError::from)?);
@@ -162,6 +172,10 @@ impl Engine {
         };
         while let Some(batch) = stream.next().await {
             let batch = batch?;
+            rows += batch.num_rows();
+            if rows > max_rows {
+                return Ok(None);
+            }
             if batch.num_rows() == 0 {
                 continue;
             }
@@ -173,7 +187,7 @@ impl Engine {
             }
         }
         flush(&mut pending, &mut merged)?;
-        Ok((schema, merged))
+        Ok(Some((schema, merged)))
     }
 
     /// Evidence files that could not be read completely by the scans run so far.
