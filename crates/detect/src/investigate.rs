@@ -44,6 +44,20 @@ pub struct KeyRecords {
     pub dropped: u64,
 }
 
+impl KeyRecords {
+    /// Whether these are the records of exactly `keys` (in any order, repeats allowed).
+    pub fn are_of(&self, keys: &[String]) -> bool {
+        sorted_unique(keys) == self.keys
+    }
+}
+
+fn sorted_unique(keys: &[String]) -> Vec<String> {
+    let mut v = keys.to_vec();
+    v.sort();
+    v.dedup();
+    v
+}
+
 /// A value and how often it was seen.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Count {
@@ -389,11 +403,8 @@ pub async fn investigate(engine: &Engine, opts: &InvestigateOptions) -> Result<I
     let ctx = engine.context();
     ctx.deregister_table(LINEAGE_RECORDS_TABLE)?;
     ctx.register_table(LINEAGE_RECORDS_TABLE, Arc::new(mem))?;
-    let mut sorted_ids = ids.clone();
-    sorted_ids.sort();
-    sorted_ids.dedup();
     let key_records = KeyRecords {
-        keys: sorted_ids,
+        keys: sorted_unique(&ids),
         schema,
         batches,
         records: found.records - found.dropped.len() as u64,

@@ -178,6 +178,11 @@ pub const MAX_HELD_MINTS: usize = 250_000;
 /// Name of the in-memory table of the archive's minting events.
 pub const MINT_EVENTS_TABLE: &str = "__trailsift_mint_events";
 
+/// The SQL list of the event names the search reads: the minting calls and `CreateUser`.
+fn mint_names() -> String {
+    lit_list(MINTING_EVENTS.iter().chain(["CreateUser"].iter()))
+}
+
 /// Where the rounds of [`derive()`] read minting events from.
 enum MintSource {
     /// The evidence, one scan per round.
@@ -193,14 +198,9 @@ impl MintSource {
         if max_held == 0 {
             return Ok(MintSource::Evidence);
         }
-        let names = lit_list(MINTING_EVENTS.iter().chain(["CreateUser"].iter()));
-        let pred = format!("eventname IN {names}");
         // One copy per event, found in a streaming pass (the view's window would hold every
         // column of every matching record at once).
-        let from = match engine.context().table_exist(trailsift_query::duplicates::UNIQUE_VIEW) {
-            Ok(true) => trailsift_query::unique_scan(engine, &pred).await?.0,
-            _ => format!("SELECT * FROM cloudtrail WHERE {pred}"),
-        };
+        let (from, _) = trailsift_query::unique_scan(engine, &format!("eventname IN {}", mint_names())).await?;
         let df = engine.sql(&format!("SELECT {MINT_COLUMNS} FROM ({from}) AS ev")).await?;
         let Some((schema, batches)) = engine.materialise_at_most(df, max_held).await? else {
             return Ok(MintSource::Evidence);
@@ -227,8 +227,7 @@ impl MintSource {
 /// Finds every key derived from `seeds`, to a fixpoint.
 ///
 /// Seeds are trimmed; each must look like an access key ID. The search reads one copy of
-/// each event (as the `cloudtrail_unique` view) when the session has that view, every
-/// record otherwise. The archive's minting events are read once, into memory, and every
+/// each event, as the `cloudtrail_unique` view keeps them (every `Engine` has it). The archive's minting events are read once, into memory, and every
 /// round reads them from there; past [`MAX_HELD_MINTS`] of them, each round scans instead.
 pub async fn derive(engine: &Engine, seeds: &[String]) -> Result<Lineage, DetectError> {
     derive_holding(engine, seeds, MAX_HELD_MINTS).await
@@ -257,7 +256,7 @@ pub async fn derive_holding(engine: &Engine, seeds: &[String], max_held: usize) 
     let mut depth = 0u32;
     while !frontier.is_empty() {
         depth += 1;
-        let names = lit_list(MINTING_EVENTS.iter().chain(["CreateUser"].iter()));
+        let names = mint_names();
         let sql = source.select(
             engine,
             &format!("useridentity.accesskeyid IN {} AND eventname IN {names}", lit_list(&frontier)),

@@ -271,12 +271,7 @@ async fn define_events(engine: &Engine, opts: &HuntOptions) -> Result<(u64, u64,
     // The keys' records, when the caller already holds them in memory (and no time range
     // narrows them): the first part is read from there.
     let held = match (&opts.keys, &opts.key_records) {
-        (Some(keys), Some(held)) if scope.is_empty() => {
-            let mut wanted = keys.clone();
-            wanted.sort();
-            wanted.dedup();
-            (wanted == held.keys).then_some(held)
-        }
+        (Some(keys), Some(held)) if scope.is_empty() && held.are_of(keys) => Some(held),
         _ => None,
     };
     let (mut rows, mut dropped) = (0u64, 0u64);
