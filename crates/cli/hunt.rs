@@ -122,7 +122,7 @@ pub(crate) async fn write_batch(batch: RecordBatch, format: ListFormat, w: &mut 
     let schema = batch.schema();
     let stream = datafusion::physical_plan::memory::MemoryStream::try_new(vec![batch], schema.clone(), None)?;
     let mut stream: datafusion::physical_plan::SendableRecordBatchStream = Box::pin(stream);
-    crate::output::write_stream(&mut stream, schema, format.query_format(), w).await
+    crate::output::write_stream(&mut stream, schema, None, format.query_format(), w).await
 }
 
 fn strings<'a>(it: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {

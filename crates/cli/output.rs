@@ -4,9 +4,12 @@
 
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use arrow::array::RecordBatch;
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::util::display::FormatOptions;
 use futures::StreamExt;
 use trailsift_query::{Engine, EngineOptions};
@@ -37,6 +40,7 @@ pub(crate) async fn query(a: QueryArgs) -> Result<Done> {
     let opts = EngineOptions { scan, discover: discover_options(&a.common) };
     let engine = Engine::open(&a.paths, opts).await?;
     let df = engine.sql(&sql).await.context("query failed")?;
+    let names = trailsift_query::output_names(&sql, df.schema().as_arrow());
     let schema = df.schema().inner().clone();
     let mut stream = df.execute_stream().await.context("query failed")?;
 
@@ -50,7 +54,7 @@ pub(crate) async fn query(a: QueryArgs) -> Result<Done> {
         None => Box::new(std::io::stdout()),
     };
     let mut w = BufWriter::with_capacity(1 << 16, sink);
-    let rows = write_stream(&mut stream, schema, format, &mut w).await?;
+    let rows = write_stream(&mut stream, schema, Some(&names), format, &mut w).await?;
     w.flush()?;
     drop(w);
     if !a.common.quiet {
@@ -74,13 +78,18 @@ pub(crate) async fn query(a: QueryArgs) -> Result<Done> {
     Ok(if problems.is_empty() && engine.walk_problems().is_empty() { Done::Clean } else { Done::Partial })
 }
 
-/// Writes every batch of `stream` to `w` in `format`; returns the number of rows.
+/// Writes every batch of `stream` to `w` in `format`, its columns renamed to `names` when
+/// given; returns the number of rows.
 pub(crate) async fn write_stream(
     stream: &mut datafusion::physical_plan::SendableRecordBatchStream,
-    schema: arrow::datatypes::SchemaRef,
+    schema: SchemaRef,
+    names: Option<&[String]>,
     format: Format,
     mut w: &mut (dyn Write + Send),
 ) -> Result<usize> {
+    let schema = output_schema(&schema, names);
+    let mut stream = stream.map(|b| b.map_err(anyhow::Error::from).and_then(|b| present(&b, &schema)));
+    let stream = &mut stream;
     let mut rows = 0usize;
     match format {
         Format::Table => {
@@ -140,7 +149,7 @@ pub(crate) async fn write_stream(
             }
         }
         Format::Parquet => {
-            let mut writer = parquet_writer(&mut w, schema)?;
+            let mut writer = parquet_writer(&mut w, schema.clone())?;
             while let Some(b) = stream.next().await {
                 let b = b.context("query failed")?;
                 rows += b.num_rows();
@@ -152,9 +161,37 @@ pub(crate) async fn write_stream(
     Ok(rows)
 }
 
-fn parquet_writer<W: Write + Send>(
-    w: W,
-    schema: arrow::datatypes::SchemaRef,
-) -> Result<parquet::arrow::ArrowWriter<W>> {
+/// The schema rows are written with: `names` (when given) for the column names, and every
+/// timestamp with a zone in UTC, so that all of them print as RFC 3339 UTC.
+fn output_schema(schema: &SchemaRef, names: Option<&[String]>) -> SchemaRef {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let name = names.and_then(|n| n.get(i)).unwrap_or(f.name());
+            let data_type = match f.data_type() {
+                DataType::Timestamp(unit, Some(_)) => DataType::Timestamp(*unit, Some("UTC".into())),
+                other => other.clone(),
+            };
+            Field::new(name, data_type, f.is_nullable()).with_metadata(f.metadata().clone())
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+/// `batch` in the output `schema`: renamed, and its zoned timestamps moved to UTC (the same
+/// instants).
+fn present(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(c, f)| if c.data_type() == f.data_type() { Ok(c.clone()) } else { cast(c, f.data_type()) })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(RecordBatch::try_new(schema.clone(), columns)?)
+}
+
+fn parquet_writer<W: Write + Send>(w: W, schema: SchemaRef) -> Result<parquet::arrow::ArrowWriter<W>> {
     Ok(parquet::arrow::ArrowWriter::try_new(w, schema, Some(trailsift_ingest::store::writer_properties()))?)
 }

@@ -99,10 +99,11 @@ fn default_history() -> Option<PathBuf> {
 async fn run(engine: &Engine, sql: &str) -> Result<()> {
     let started = std::time::Instant::now();
     let df = engine.sql(sql).await.context("query failed")?;
+    let names = trailsift_query::output_names(sql, df.schema().as_arrow());
     let schema = df.schema().inner().clone();
     let mut stream = df.execute_stream().await.context("query failed")?;
     let mut out = std::io::stdout();
-    let rows = write_stream(&mut stream, schema, Format::Table, &mut out).await?;
+    let rows = write_stream(&mut stream, schema, Some(&names), Format::Table, &mut out).await?;
     out.flush()?;
     eprintln!("({rows} row(s) in {:.3}s)", started.elapsed().as_secs_f64());
     Ok(())

@@ -9,6 +9,8 @@ pub mod evidence;
 pub mod leaves;
 pub mod net;
 pub mod pushdown;
+pub mod trino;
+mod trino_fns;
 pub mod udf;
 pub mod vpc;
 
@@ -32,6 +34,7 @@ pub use duplicates::{
     duplicate_report_where, unique_scan, unique_where,
 };
 pub use evidence::{EvidenceTable, ScanLog, ScanStats};
+pub use trino::{output_names, trino_compat};
 pub use vpc::{IpFlowActivity, VpcEvidenceTable, ip_flow_activity};
 
 /// Errors of the query layer.
@@ -99,7 +102,9 @@ impl Engine {
             // Statistics of every column of every store file, gathered while planning, cost a
             // second read of each footer and most of a key lookup's time; the scan still
             // prunes with each file's statistics and filters as it opens it.
-            .set_bool("datafusion.execution.collect_statistics", false);
+            .set_bool("datafusion.execution.collect_statistics", false)
+            // Trino sorts NULLs last whichever the direction.
+            .set_str("datafusion.sql_parser.default_null_ordering", "nulls_last");
         let ctx = SessionContext::new_with_config(config);
         ctx.add_optimizer_rule(Arc::new(leaves::StructLeaves));
         udf::register(&ctx);
@@ -211,53 +216,6 @@ impl Engine {
     }
 }
 
-/// Rewrites Trino syntax that DataFusion's parser rejects into its DataFusion equivalent:
-/// field access after a subscript, `resources[1].arn`, becomes `resources[1]['arn']`.
-/// String literals and quoted identifiers are left alone.
-pub fn trino_compat(sql: &str) -> String {
-    let b = sql.as_bytes();
-    let mut out = String::with_capacity(sql.len() + 8);
-    let mut i = 0;
-    let mut last = 0;
-    while i < b.len() {
-        match b[i] {
-            q @ (b'\'' | b'"') => {
-                // Skip the quoted text; a doubled quote is an escaped one.
-                i += 1;
-                while i < b.len() {
-                    if b[i] == q {
-                        if b.get(i + 1) == Some(&q) {
-                            i += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    i += 1;
-                }
-                i += 1;
-            }
-            b']' if b.get(i + 1) == Some(&b'.')
-                && b.get(i + 2).is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_') =>
-            {
-                let start = i + 2;
-                let mut end = start;
-                while end < b.len() && (b[end].is_ascii_alphanumeric() || b[end] == b'_') {
-                    end += 1;
-                }
-                out.push_str(&sql[last..=i]);
-                out.push_str("['");
-                out.push_str(&sql[start..end].to_ascii_lowercase());
-                out.push_str("']");
-                last = end;
-                i = end;
-            }
-            _ => i += 1,
-        }
-    }
-    out.push_str(&sql[last.min(sql.len())..]);
-    out
-}
-
 /// Table names a CloudTrail query may use: ours, and `cloudtrail_logs`, the name AWS's
 /// documentation and console give the Athena table.
 pub const CLOUDTRAIL_TABLE_NAMES: [&str; 2] = ["cloudtrail", "cloudtrail_logs"];
@@ -296,19 +254,4 @@ async fn store_table(
     let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
     let config = ListingTableConfig::new_with_multi_paths(urls).with_listing_options(options).with_schema(schema);
     Ok(Arc::new(ListingTable::try_new(config)?))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::trino_compat;
-
-    #[test]
-    fn subscript_field_access_is_rewritten() {
-        assert_eq!(trino_compat("SELECT resources[1].arn FROM t"), "SELECT resources[1]['arn'] FROM t");
-        assert_eq!(trino_compat("SELECT r[1].ARN, r[2].type_x.y"), "SELECT r[1]['arn'], r[2]['type_x'].y");
-        assert_eq!(trino_compat("SELECT 'a[1].b' AS \"x[1].y\""), "SELECT 'a[1].b' AS \"x[1].y\"");
-        assert_eq!(trino_compat("SELECT 'it''s' || a[1].b"), "SELECT 'it''s' || a[1]['b']");
-        assert_eq!(trino_compat("SELECT a[1].5, a.b"), "SELECT a[1].5, a.b");
-        assert_eq!(trino_compat("SELECT 'unterminated"), "SELECT 'unterminated");
-    }
 }

@@ -124,6 +124,7 @@ pub fn register(ctx: &SessionContext) {
     }
     ctx.register_udaf(AggregateUDF::new_from_impl(CountIf::new()));
     crate::net::register(ctx);
+    crate::trino_fns::register(ctx);
 }
 
 /// The functions of this module.
@@ -430,7 +431,7 @@ fn map_fields(entries: &FieldRef) -> Result<(&FieldRef, &FieldRef)> {
 // ---------------------------------------------------------------------------------------------
 
 /// A string argument: a constant or a column of any of Arrow's string types.
-enum StrArg {
+pub(crate) enum StrArg {
     Scalar(Option<String>),
     Utf8(StringArray),
     Large(LargeStringArray),
@@ -438,7 +439,7 @@ enum StrArg {
 }
 
 impl StrArg {
-    fn new(value: &ColumnarValue, name: &str) -> Result<Self> {
+    pub(crate) fn new(value: &ColumnarValue, name: &str) -> Result<Self> {
         match value {
             ColumnarValue::Scalar(s) if s.is_null() => Ok(Self::Scalar(None)),
             ColumnarValue::Scalar(s) => match s.try_as_str() {
@@ -463,7 +464,7 @@ impl StrArg {
     }
 
     /// The value of row `i` (the constant for every row of a scalar).
-    fn get(&self, i: usize) -> Option<&str> {
+    pub(crate) fn get(&self, i: usize) -> Option<&str> {
         match self {
             Self::Scalar(s) => s.as_deref(),
             Self::Utf8(a) => a.is_valid(i).then(|| a.value(i)),
@@ -475,12 +476,12 @@ impl StrArg {
 
 /// The number of rows to compute and whether every argument is a constant (then one row is
 /// computed and the result is a constant too).
-fn shape(args: &ScalarFunctionArgs) -> (usize, bool) {
+pub(crate) fn shape(args: &ScalarFunctionArgs) -> (usize, bool) {
     let scalar = args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
     (if scalar { 1 } else { args.number_rows }, scalar)
 }
 
-fn finish(array: ArrayRef, scalar: bool) -> Result<ColumnarValue> {
+pub(crate) fn finish(array: ArrayRef, scalar: bool) -> Result<ColumnarValue> {
     if scalar {
         Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&array, 0)?))
     } else {
