@@ -92,12 +92,12 @@ fn field_access(sql: &str) -> String {
 ///   arrays of different lengths are padded with NULLs. With one array of rows and several
 ///   names (`UNNEST(resources) AS t(arn, accountid, type)`), each name is the row's field at
 ///   that position, as Trino expands rows; with one name it is the whole row.
-/// - `if(c, a[, b])` becomes `CASE WHEN c THEN a ELSE b END`;
+/// - `if(c, a[, b])` becomes `CASE WHEN c THEN a ELSE b END`, and `mod(a, b)` `a % b`;
 /// - `try(CAST(x AS t))` becomes `TRY_CAST(x AS t)`, and `try(x)` otherwise is `x` (an error
 ///   in `x` is still an error).
 fn rewrite_ast(sql: &str) -> Option<String> {
     let lower = sql.to_ascii_lowercase();
-    if !["unnest", "if", "try"].iter().any(|w| lower.contains(w)) {
+    if !["unnest", "if", "try", "mod"].iter().any(|w| lower.contains(w)) {
         return None;
     }
     let mut statements = Parser::parse_sql(&GenericDialect {}, sql).ok()?;
@@ -167,6 +167,7 @@ fn trino_call(expr: &SqlExpr) -> Option<SqlExpr> {
             parse_expr(&format!("TRY_CAST({expr} AS {data_type})"))
         }
         ("try", [e]) => Some((*e).clone()),
+        ("mod", [a, b]) => parse_expr(&format!("(({a}) % ({b}))")),
         _ => None,
     }
 }
@@ -429,6 +430,7 @@ mod tests {
         assert_eq!(trino_compat("SELECT IF(a, 1)"), "SELECT CASE WHEN (a) THEN (1) END");
         assert_eq!(trino_compat("SELECT try(CAST(x AS INTEGER))"), "SELECT TRY_CAST(x AS INTEGER)");
         assert_eq!(trino_compat("SELECT try(x + 1) FROM t"), "SELECT x + 1 FROM t");
+        assert_eq!(trino_compat("SELECT mod(a, 7)"), "SELECT ((a) % (7))");
         let diff = "SELECT verify_diff FROM t WHERE tryout = 1";
         assert_eq!(trino_compat(diff), diff);
     }

@@ -7,6 +7,8 @@
 //!   works: `g` replaces every match, no `g` the first, the other letters are the regex
 //!   flags (`i`, `m`, `s`, `x`, …);
 //! - `regexp_extract(s, pattern[, group])` and `regexp_extract_all(s, pattern[, group])`;
+//! - `concat(…)` is NULL when any argument is NULL (DataFusion's skips NULLs), and joins
+//!   arrays as arrays (DataFusion's prints them into a string);
 //! - `split(s, delimiter[, limit])`, `date(x)`, `from_iso8601_date(s)`, `json_parse(s)` and
 //!   `json_format(json)` (JSON values are text here, so these two check or pass it on);
 //! - the aggregates `max_by(x, y)` and `min_by(x, y)`, and the other names Trino gives
@@ -51,6 +53,7 @@ pub(crate) fn register(ctx: &SessionContext) {
         Kind::JsonParse,
         Kind::JsonFormat,
         Kind::FieldAt,
+        Kind::Concat,
     ] {
         ctx.register_udf(ScalarUDF::new_from_impl(Udf {
             kind,
@@ -82,6 +85,7 @@ enum Kind {
     JsonParse,
     JsonFormat,
     FieldAt,
+    Concat,
 }
 
 impl Kind {
@@ -96,6 +100,7 @@ impl Kind {
             Kind::JsonParse => "json_parse",
             Kind::JsonFormat => "json_format",
             Kind::FieldAt => FIELD_AT,
+            Kind::Concat => "concat",
         }
     }
 
@@ -106,6 +111,7 @@ impl Kind {
             Kind::RegexpExtract | Kind::RegexpExtractAll | Kind::Split => (2, 3),
             Kind::Date | Kind::FromIso8601Date | Kind::JsonParse | Kind::JsonFormat => (1, 1),
             Kind::FieldAt => (2, 2),
+            Kind::Concat => (1, usize::MAX),
         }
     }
 }
@@ -135,6 +141,9 @@ impl ScalarUDFImpl for Udf {
         let (least, most) = self.kind.arity();
         if arg_types.len() < least || arg_types.len() > most {
             return plan_err!("{name} takes {least} to {most} arguments, got {}", arg_types.len());
+        }
+        if self.kind == Kind::Concat {
+            return concat_types(arg_types);
         }
         arg_types
             .iter()
@@ -172,6 +181,10 @@ impl ScalarUDFImpl for Udf {
                 DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true)))
             }
             Kind::Date | Kind::FromIso8601Date => DataType::Date32,
+            Kind::Concat => match args.arg_fields.iter().find(|f| is_list(f.data_type())) {
+                Some(list) => list.data_type().clone(),
+                None => DataType::Utf8,
+            },
             Kind::FieldAt => {
                 let Some(DataType::Struct(fields)) = args.arg_fields.first().map(|f| f.data_type()) else {
                     return plan_err!("{name} expects a row");
@@ -202,8 +215,75 @@ impl ScalarUDFImpl for Udf {
             Kind::JsonParse => json_parse(&args),
             Kind::JsonFormat => Ok(args.args[0].clone()),
             Kind::FieldAt => field_at(&args),
+            Kind::Concat => concat(args),
         }
     }
+}
+
+fn is_list(t: &DataType) -> bool {
+    matches!(t, DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..))
+}
+
+/// `concat` joins strings, or arrays when every argument is one (or NULL).
+fn concat_types(arg_types: &[DataType]) -> Result<Vec<DataType>> {
+    if arg_types.iter().any(is_list) {
+        let item = arg_types.iter().find_map(|t| match t {
+            DataType::List(item) | DataType::LargeList(item) | DataType::FixedSizeList(item, _) => Some(item.clone()),
+            _ => None,
+        });
+        let Some(item) = item else { return plan_err!("concat: no array among the arguments") };
+        let list = DataType::List(item);
+        return arg_types
+            .iter()
+            .map(|t| match t {
+                DataType::Null => Ok(list.clone()),
+                t if is_list(t) => Ok(list.clone()),
+                other => plan_err!("concat joins arrays or strings, not an array and {other}"),
+            })
+            .collect();
+    }
+    arg_types
+        .iter()
+        .map(|t| match t {
+            t if is_string(t) || t.is_numeric() || matches!(t, DataType::Boolean) => Ok(DataType::Utf8),
+            other => plan_err!("concat joins strings or arrays, not {other}"),
+        })
+        .collect()
+}
+
+/// Trino's `concat`: NULL when any argument is NULL.
+fn concat(args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+    if is_list(args.return_field.data_type()) {
+        let (n, scalar) = shape(&args);
+        let inputs = args.args.iter().map(|a| a.to_array(n)).collect::<Result<Vec<_>>>()?;
+        let joined = datafusion::functions_nested::concat::array_concat_udf().invoke_with_args(args)?;
+        // DataFusion's array_concat skips NULL arrays; Trino's concat is NULL then.
+        let mut out = joined.to_array(n)?;
+        for input in &inputs {
+            if input.null_count() > 0 {
+                out = arrow::compute::nullif(&out, &arrow::compute::is_null(input)?)?;
+            }
+        }
+        return finish(out, scalar);
+    }
+    let (n, scalar) = shape(&args);
+    let parts = args.args.iter().map(|a| StrArg::new(a, "concat")).collect::<Result<Vec<_>>>()?;
+    let mut out = StringBuilder::with_capacity(n, n * 16);
+    let mut buf = String::new();
+    'rows: for i in 0..n {
+        buf.clear();
+        for p in &parts {
+            match p.get(i) {
+                Some(s) => buf.push_str(s),
+                None => {
+                    out.append_null();
+                    continue 'rows;
+                }
+            }
+        }
+        out.append_value(&buf);
+    }
+    finish(Arc::new(out.finish()), scalar)
 }
 
 /// Compiles the patterns of a pattern argument, once for a constant and again only when a
@@ -593,6 +673,11 @@ mod tests {
                  FROM (VALUES ('a', 2), ('b', 9), ('c', NULL), ('d', 1)) AS t(x, y)")
             .await,
             ["\"b\"", "\"d\"", "true", "true"]
+        );
+        assert_eq!(
+            row("SELECT concat('a', NULL), concat('a', 'b', 1), concat(ARRAY[1], ARRAY[2, 3]), concat(ARRAY[1], NULL)")
+                .await,
+            ["null", "\"ab1\"", "[1,2,3]", "null"]
         );
         // The field of a NULL row is NULL, whatever the child array holds.
         assert_eq!(
