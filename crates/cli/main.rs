@@ -207,7 +207,13 @@ fn ingest(a: args::IngestArgs) -> Result<Done> {
     let bar = progress_bar(quiet, found.total_bytes());
     let mut scan = scan_options(&a.common);
     scan.verification = verify::statuses_for(&found.files, &a.integrity, &a.common)?;
-    let opts = StoreOptions { out: a.out.clone(), clobber: a.clobber, strict: a.common.strict, scan };
+    let opts = StoreOptions {
+        out: a.out.clone(),
+        clobber: a.clobber,
+        strict: a.common.strict,
+        scan,
+        chunk_bytes: trailsift_ingest::store::CHUNK_BYTES,
+    };
     let roots: Vec<String> = a.evidence.iter().map(|p| p.display().to_string()).collect();
     let mut content_bytes = 0u64;
     let manifest = write_store(&found, roots, &opts, &mut |r| {

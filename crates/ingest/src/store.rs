@@ -15,7 +15,9 @@
 //! whatever order the workers finish in — with page statistics and a bloom filter on
 //! `useridentity.accesskeyid` and `sourceipaddress`. Memory is bounded: the evidence is cut
 //! into chunks of consecutive files of one partition (at most [`CHUNK_BYTES`] on disk), each
-//! written as soon as its files are parsed.
+//! written as soon as its files are parsed. Once all are written, the parts of a partition
+//! are merged into one file (column chunks copied, not encoded again), so that a query opens
+//! one file per partition.
 
 use std::collections::HashMap;
 use std::fs;
@@ -60,6 +62,8 @@ pub struct StoreOptions {
     pub strict: bool,
     /// Scan options (projection, hashing and batching are set by the writer).
     pub scan: ScanOptions,
+    /// Most compressed bytes of evidence per chunk ([`CHUNK_BYTES`] unless measuring).
+    pub chunk_bytes: u64,
 }
 
 /// Refuses an output inside any evidence directory (evidence is read-only).
@@ -195,7 +199,7 @@ fn write_store_inner(
         }
         let dir = partition_dir(f);
         let start_new = match &current {
-            Some((d, bytes)) => *d != dir || bytes + f.size > CHUNK_BYTES,
+            Some((d, bytes)) => *d != dir || bytes + f.size > opts.chunk_bytes,
             None => true,
         };
         if start_new {
@@ -289,6 +293,7 @@ fn write_store_inner(
         }
     }
     written.sort();
+    let written = merge_parts(out, written)?;
     let mut manifest = Manifest::new(roots, reports, discovery.problems.clone());
     for table in ["cloudtrail", "vpc_flow"] {
         let mine: Vec<&(String, u64)> = written.iter().filter(|w| w.0.starts_with(&format!("{table}/"))).collect();
@@ -373,6 +378,119 @@ pub fn vpc_writer_properties() -> WriterProperties {
 }
 
 /// Sorts and writes one chunk; returns its row count (no file is written for 0 rows).
+/// Most bytes of one Parquet file made by [`merge_parts`].
+pub const MERGED_FILE_BYTES: u64 = 256 << 20;
+
+/// Merges the part files of each partition folder (one per chunk of evidence, so a busy
+/// partition has many) into as few files as [`MERGED_FILE_BYTES`] allows, each part's row
+/// groups becoming row groups of the merged file. The column chunks are copied as they are,
+/// with their statistics, page indexes and bloom filters: nothing is decoded or encoded
+/// again, and memory stays that of one column chunk.
+///
+/// Every file a query opens costs its footer, schema and pruning set-up: on a 2 GB archive,
+/// 76 parts of 4 MiB of evidence each made a store key lookup take 0.12 s, and the same rows
+/// in 28 files 0.10 s. `written` is `(path, rows)` sorted by path; the result is the same
+/// for the merged files.
+fn merge_parts(out: &Path, written: Vec<(String, u64)>) -> Result<Vec<(String, u64)>, IngestError> {
+    use rayon::prelude::*;
+    // Consecutive parts of one folder, cut where the merged file would pass the limit.
+    let mut groups: Vec<Vec<(String, u64)>> = Vec::new();
+    let mut group_bytes = 0u64;
+    for (rel, rows) in written {
+        let dir = rel.rsplit_once('/').map_or("", |(d, _)| d).to_string();
+        let bytes = fs::metadata(out.join(&rel)).map(|m| m.len()).unwrap_or(0);
+        let same_dir = groups.last().and_then(|g| g.first()).is_some_and(|(r, _)| r.starts_with(&format!("{dir}/")));
+        if same_dir && group_bytes + bytes <= MERGED_FILE_BYTES {
+            group_bytes += bytes;
+            groups.last_mut().expect("a group").push((rel, rows));
+        } else {
+            group_bytes = bytes;
+            groups.push(vec![(rel, rows)]);
+        }
+    }
+    groups
+        .into_par_iter()
+        .map(|group| {
+            if group.len() == 1 {
+                return Ok(group.into_iter().next().expect("one part"));
+            }
+            let rows = group.iter().map(|(_, r)| r).sum();
+            let parts: Vec<PathBuf> = group.iter().map(|(rel, _)| out.join(rel)).collect();
+            let merged = out.join(format!("{}.merging", group[0].0));
+            concat_parquet(&parts, &merged)?;
+            for p in &parts {
+                fs::remove_file(p).map_err(|e| IngestError::io(p, e))?;
+            }
+            fs::rename(&merged, &parts[0]).map_err(|e| IngestError::io(&merged, e))?;
+            Ok((group[0].0.clone(), rows))
+        })
+        .collect()
+}
+
+/// Writes the row groups of `parts` (files of one schema, as [`write_chunk`] writes them),
+/// in order, to the new file `to`, copying each column chunk with its statistics, page index
+/// and bloom filter.
+fn concat_parquet(parts: &[PathBuf], to: &Path) -> Result<(), IngestError> {
+    use parquet::bloom_filter::Sbbf;
+    use parquet::column::writer::ColumnCloseResult;
+    use parquet::file::metadata::{PageIndexPolicy, ParquetMetaDataReader};
+    use parquet::file::writer::SerializedFileWriter;
+
+    let file = fs::File::create(to).map_err(|e| IngestError::io(to, e))?;
+    let mut writer: Option<SerializedFileWriter<fs::File>> = None;
+    let mut out_file = Some(file);
+    for part in parts {
+        let pq = |source| IngestError::Parquet { path: part.clone(), source };
+        let input = fs::File::open(part).map_err(|e| IngestError::io(part, e))?;
+        let metadata = ParquetMetaDataReader::new()
+            .with_page_index_policy(PageIndexPolicy::Optional)
+            .parse_and_finish(&input)
+            .map_err(pq)?;
+        let file_meta = metadata.file_metadata();
+        let w = match &mut writer {
+            Some(w) => {
+                if w.schema_descr().root_schema() != file_meta.schema_descr().root_schema() {
+                    return Err(IngestError::Parquet {
+                        path: part.clone(),
+                        source: parquet::errors::ParquetError::General(format!(
+                            "its schema differs from {}'s: cannot merge them",
+                            parts[0].display()
+                        )),
+                    });
+                }
+                w
+            }
+            None => {
+                let props = Arc::new(
+                    WriterProperties::builder().set_key_value_metadata(file_meta.key_value_metadata().cloned()).build(),
+                );
+                let root = file_meta.schema_descr().root_schema_ptr();
+                let file = out_file.take().expect("the output is opened once");
+                writer.insert(SerializedFileWriter::new(file, root, props).map_err(pq)?)
+            }
+        };
+        for (g, group) in metadata.row_groups().iter().enumerate() {
+            let mut out_group = w.next_row_group().map_err(pq)?;
+            for (c, column) in group.columns().iter().enumerate() {
+                let close = ColumnCloseResult {
+                    bytes_written: column.compressed_size() as u64,
+                    rows_written: group.num_rows() as u64,
+                    metadata: column.clone(),
+                    bloom_filter: Sbbf::read_from_column_chunk(column, &input).map_err(pq)?,
+                    column_index: metadata.column_index().and_then(|i| i.get(g)).and_then(|i| i.get(c)).cloned(),
+                    offset_index: metadata.offset_index().and_then(|i| i.get(g)).and_then(|i| i.get(c)).cloned(),
+                };
+                out_group.append_column(&input, close).map_err(pq)?;
+            }
+            out_group.close().map_err(pq)?;
+        }
+    }
+    if let Some(w) = writer {
+        w.close().map_err(|source| IngestError::Parquet { path: to.to_path_buf(), source })?;
+    }
+    Ok(())
+}
+
 fn write_chunk(out: &Path, rel: &str, vpc: bool, batches: Vec<RecordBatch>) -> Result<u64, IngestError> {
     let (schema, keys, props) = if vpc {
         let keys = [vpc::COL_START_TS, vpc::COL_EVIDENCE_PATH, vpc::COL_EVIDENCE_INDEX];

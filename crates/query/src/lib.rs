@@ -57,6 +57,14 @@ pub enum QueryError {
         /// Why.
         reason: String,
     },
+    /// A DataFusion setting in the environment could not be applied.
+    #[error("cannot apply the setting {var} from the environment: {reason} (unset it or give a valid value)")]
+    Setting {
+        /// The environment variable.
+        var: String,
+        /// Why.
+        reason: String,
+    },
     /// DataFusion reported an error (bad SQL, unknown column, …).
     #[error(transparent)]
     DataFusion(#[from] DataFusionError),
@@ -105,7 +113,7 @@ impl Engine {
             .set_bool("datafusion.execution.collect_statistics", false)
             // Trino sorts NULLs last whichever the direction.
             .set_str("datafusion.sql_parser.default_null_ordering", "nulls_last");
-        let ctx = SessionContext::new_with_config(config);
+        let ctx = SessionContext::new_with_config(with_env_settings(config)?);
         ctx.add_optimizer_rule(Arc::new(leaves::StructLeaves));
         udf::register(&ctx);
         let log = Arc::new(ScanLog::default());
@@ -214,6 +222,23 @@ impl Engine {
     pub fn walk_problems(&self) -> &[WalkProblem] {
         &self.walk_problems
     }
+}
+
+/// `config` with every DataFusion setting given in the environment applied over it: the
+/// setting `datafusion.execution.batch_size` is read from `DATAFUSION_EXECUTION_BATCH_SIZE`,
+/// as DataFusion's own tools name them. For tuning and measuring; the defaults above are the
+/// ones trailsift is measured with.
+fn with_env_settings(mut config: SessionConfig) -> Result<SessionConfig, QueryError> {
+    for entry in config.options().entries() {
+        let var = entry.key.to_ascii_uppercase().replace('.', "_");
+        if let Ok(value) = std::env::var(&var) {
+            config
+                .options_mut()
+                .set(&entry.key, &value)
+                .map_err(|e| QueryError::Setting { var: var.clone(), reason: e.to_string() })?;
+        }
+    }
+    Ok(config)
 }
 
 /// Table names a CloudTrail query may use: ours, and `cloudtrail_logs`, the name AWS's

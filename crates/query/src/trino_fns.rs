@@ -245,8 +245,9 @@ fn concat_types(arg_types: &[DataType]) -> Result<Vec<DataType>> {
     arg_types
         .iter()
         .map(|t| match t {
-            t if is_string(t) || t.is_numeric() || matches!(t, DataType::Boolean) => Ok(DataType::Utf8),
-            other => plan_err!("concat joins strings or arrays, not {other}"),
+            t if t.is_nested() => plan_err!("concat joins strings or arrays, not {t}"),
+            // Numbers, dates, times: as text (Trino wants strings; DataFusion casts them).
+            _ => Ok(DataType::Utf8),
         })
         .collect()
 }
@@ -675,9 +676,9 @@ mod tests {
             ["\"b\"", "\"d\"", "true", "true"]
         );
         assert_eq!(
-            row("SELECT concat('a', NULL), concat('a', 'b', 1), concat(ARRAY[1], ARRAY[2, 3]), concat(ARRAY[1], NULL)")
+            row("SELECT concat('a', NULL), concat('a', 'b', 1), concat(ARRAY[1], ARRAY[2, 3]), concat(ARRAY[1], NULL), concat('d', DATE '2024-01-02')")
                 .await,
-            ["null", "\"ab1\"", "[1,2,3]", "null"]
+            ["null", "\"ab1\"", "[1,2,3]", "null", "\"d2024-01-02\""]
         );
         // The field of a NULL row is NULL, whatever the child array holds.
         assert_eq!(

@@ -1,0 +1,115 @@
+//! The store's merged files: a partition written in many chunks holds the same rows as one
+//! written in a single chunk, in one file whose row groups keep their statistics, page
+//! indexes and bloom filters.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::bloom_filter::Sbbf;
+use parquet::file::metadata::{PageIndexPolicy, ParquetMetaDataReader};
+use trailsift_ingest::discover::{DiscoverOptions, discover};
+use trailsift_ingest::manifest::Manifest;
+use trailsift_ingest::scan::ScanOptions;
+use trailsift_ingest::store::{StoreOptions, write_store};
+
+fn ingest(evidence: &Path, out: &Path, chunk_bytes: u64) -> Manifest {
+    let found = discover(&[evidence], &DiscoverOptions::default());
+    let opts = StoreOptions {
+        out: out.to_path_buf(),
+        clobber: false,
+        strict: false,
+        scan: ScanOptions::default(),
+        chunk_bytes,
+    };
+    write_store(&found, vec![evidence.display().to_string()], &opts, &mut |_| {}).unwrap()
+}
+
+/// Every Parquet file under `dir`, by path relative to it.
+fn parquet_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p.strip_prefix(dir).unwrap().to_path_buf());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The rows of a file as JSON lines, sorted.
+fn rows(path: &Path) -> Vec<String> {
+    let reader = ParquetRecordBatchReaderBuilder::try_new(fs::File::open(path).unwrap()).unwrap().build().unwrap();
+    let mut w = arrow::json::LineDelimitedWriter::new(Vec::new());
+    for b in reader {
+        w.write(&b.unwrap()).unwrap();
+    }
+    w.finish().unwrap();
+    let mut lines: Vec<String> = String::from_utf8(w.into_inner()).unwrap().lines().map(str::to_string).collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn partitions_written_in_many_chunks_merge_into_one_file() {
+    let ev = tempfile::tempdir().unwrap();
+    let opts = trailsift_gen::GenOptions { records: 3_000, files_per_region: 6, accounts: 1, ..Default::default() };
+    trailsift_gen::generate(ev.path(), &opts).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let (whole, split) = (out.path().join("whole"), out.path().join("split"));
+    let one = ingest(ev.path(), &whole, u64::MAX);
+    // One chunk per evidence file: every busy partition is written in several parts.
+    let many = ingest(ev.path(), &split, 1);
+
+    let (a, b) = (&one.tables["cloudtrail"], &many.tables["cloudtrail"]);
+    assert_eq!((a.rows, &a.files), (b.rows, &b.files), "same files and rows in the manifest");
+    let files = parquet_files(&split.join("cloudtrail"));
+    assert_eq!(files, parquet_files(&whole.join("cloudtrail")), "one file per partition, nothing left over");
+    let mut merged = 0;
+    let mut groups_by_file = BTreeMap::new();
+    for f in &files {
+        let (a, b) = (whole.join("cloudtrail").join(f), split.join("cloudtrail").join(f));
+        assert_eq!(rows(&a), rows(&b), "{}", f.display());
+        let file = fs::File::open(&b).unwrap();
+        let meta = ParquetMetaDataReader::new()
+            .with_page_index_policy(PageIndexPolicy::Required)
+            .parse_and_finish(&file)
+            .unwrap();
+        let kv = meta.file_metadata().key_value_metadata().expect("the Arrow schema is kept");
+        assert!(kv.iter().any(|k| k.key == "ARROW:schema"));
+        let groups = meta.row_groups();
+        groups_by_file.insert(f.clone(), groups.len());
+        if groups.len() > 1 {
+            merged += 1;
+        }
+        let offsets = meta.offset_index().expect("page indexes are kept");
+        let ip = groups[0].columns().iter().position(|c| c.column_path().string() == "sourceipaddress").unwrap();
+        for (g, group) in groups.iter().enumerate() {
+            assert!(!offsets[g][ip].page_locations().is_empty());
+            let column = &group.columns()[ip];
+            assert!(column.statistics().is_some(), "statistics are kept");
+            let bloom = Sbbf::read_from_column_chunk(column, &file).unwrap().expect("bloom filters are kept");
+            let reader = ParquetRecordBatchReaderBuilder::try_new(fs::File::open(&b).unwrap())
+                .unwrap()
+                .with_row_groups(vec![g])
+                .build()
+                .unwrap();
+            for batch in reader {
+                let batch = batch.unwrap();
+                let ips = batch.column_by_name("sourceipaddress").unwrap();
+                let ips = arrow::array::AsArray::as_string::<i32>(ips);
+                for v in ips.iter().flatten() {
+                    assert!(bloom.check(&v), "{v} is in the bloom filter of row group {g} of {}", f.display());
+                }
+            }
+        }
+    }
+    assert!(merged > 0, "some partition had several parts: {groups_by_file:?}");
+}
