@@ -237,7 +237,7 @@ pub(crate) async fn hunt(a: HuntArgs) -> Result<Done> {
             result.failed.len(),
             result.skipped.len(),
             result.events_in_scope,
-            if result.materialised { " (held in memory)" } else { "" },
+            if result.materialised { " (held)" } else { "" },
             result.duplicates_collapsed
         );
         for (id, why) in &result.skipped {

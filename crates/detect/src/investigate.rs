@@ -10,9 +10,7 @@
 //! new fields may be added).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 
-use datafusion::datasource::MemTable;
 use trailsift_query::Engine;
 
 use crate::lineage::{CreatedUser, DerivedKey, FailedMint, derive};
@@ -29,16 +27,15 @@ pub const LINEAGE_RECORDS_TABLE: &str = "lineage_records";
 
 /// The lineage's records as [`investigate`] read them (also registered as
 /// [`LINEAGE_RECORDS_TABLE`]): the hunt over the same keys takes them from here instead of
-/// scanning the evidence again. Cloning shares the batches' buffers.
+/// scanning the evidence again. Cloning shares them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeyRecords {
     /// The keys whose records these are, sorted.
     pub keys: Vec<String>,
-    /// Their schema (`cloudtrail`'s).
-    pub schema: arrow::datatypes::SchemaRef,
-    /// The records, one per event.
-    pub batches: Vec<arrow::array::RecordBatch>,
-    /// Rows in `batches`.
+    /// The records, one per event, with `cloudtrail`'s schema: in memory, or in a temporary
+    /// Parquet file when they are many ([`InvestigateOptions::held_bytes`]).
+    pub held: trailsift_query::Held,
+    /// Rows in `held`.
     pub records: u64,
     /// Duplicate copies left out.
     pub dropped: u64,
@@ -325,12 +322,15 @@ pub struct InvestigateOptions {
     pub impact_limit: usize,
     /// Evidence paths, for the record.
     pub paths: Vec<String>,
+    /// Most bytes of the lineage's records held in memory; past it they are read from a
+    /// temporary Parquet file ([`trailsift_query::held`]).
+    pub held_bytes: usize,
 }
 
 impl InvestigateOptions {
     /// Options for `key` with the default limits.
     pub fn new(key: impl Into<String>) -> Self {
-        Self { key: key.into(), impact_limit: 5_000, paths: Vec::new() }
+        Self { key: key.into(), impact_limit: 5_000, paths: Vec::new(), held_bytes: trailsift_query::HELD_BYTES }
     }
 }
 
@@ -398,15 +398,13 @@ pub async fn investigate(engine: &Engine, opts: &InvestigateOptions) -> Result<I
     // would, without its window over every record).
     let (sql, found) =
         trailsift_query::unique_scan(engine, &format!("useridentity.accesskeyid IN {}", lit_list(&ids))).await?;
-    let (schema, batches) = engine.materialise(engine.sql(&sql).await?).await?;
-    let mem = MemTable::try_new(schema.clone(), vec![batches.clone()])?;
+    let held = engine.hold(engine.sql(&sql).await?, opts.held_bytes).await?;
     let ctx = engine.context();
     ctx.deregister_table(LINEAGE_RECORDS_TABLE)?;
-    ctx.register_table(LINEAGE_RECORDS_TABLE, Arc::new(mem))?;
+    ctx.register_table(LINEAGE_RECORDS_TABLE, held.table()?)?;
     let key_records = KeyRecords {
         keys: sorted_unique(&ids),
-        schema,
-        batches,
+        held,
         records: found.records - found.dropped.len() as u64,
         dropped: found.dropped.len() as u64,
     };

@@ -3,9 +3,9 @@
 //! their rows into sorted [`Finding`]s. A failing detection is reported; the others still run.
 //!
 //! Materialisation: with `keys`, `events` is small (one key's activity), so it is collected
-//! once into in-memory tables (or taken from the one `investigate` filled, see
-//! [`HuntOptions::key_records`]) and every detection reads memory instead of re-scanning
-//! the evidence. For a whole-archive hunt nothing is materialised (memory stays bounded by the
+//! once and held (or taken from what `investigate` held, see [`HuntOptions::key_records`]):
+//! in memory, or past [`trailsift_query::HELD_BYTES`] in a temporary Parquet file, and every
+//! detection reads it there instead of re-scanning the evidence. For a whole-archive hunt nothing is materialised (memory stays bounded by the
 //! scans): `events` is a view over `cloudtrail` minus the duplicate copies (see
 //! `define_events`), and each detection's filters reach the scan (file pruning by time/path,
 //! literal pre-filter of event names on raw evidence, statistics and bloom filters on a store).
@@ -54,7 +54,7 @@ pub struct HuntOptions {
     pub include_deprecated: bool,
     /// Detections run at once (0 = 4).
     pub concurrency: usize,
-    /// The records of exactly `keys`, already in memory (read by
+    /// The records of exactly `keys`, already held (read by
     /// [`investigate`](crate::investigate::investigate)): used instead of scanning the
     /// evidence again when no time range is given.
     pub key_records: Option<crate::investigate::KeyRecords>,
@@ -91,7 +91,8 @@ pub struct HuntResult {
     pub failed: Vec<(String, String)>,
     /// Detections not run, and why (e.g. no `vpc_flow` table): (id, reason).
     pub skipped: Vec<(String, String)>,
-    /// Whether `events` was materialised in memory (key-scoped hunts).
+    /// Whether `events` was materialised (key-scoped hunts): held in memory, or in a
+    /// temporary file when large.
     pub materialised: bool,
 }
 
@@ -268,7 +269,7 @@ async fn define_events(engine: &Engine, opts: &HuntOptions) -> Result<(u64, u64,
             }
         }
     }
-    // The keys' records, when the caller already holds them in memory (and no time range
+    // The keys' records, when the caller already holds them (and no time range
     // narrows them): the first part is read from there.
     let held = match (&opts.keys, &opts.key_records) {
         (Some(keys), Some(held)) if scope.is_empty() && held.are_of(keys) => Some(held),
@@ -276,40 +277,34 @@ async fn define_events(engine: &Engine, opts: &HuntOptions) -> Result<(u64, u64,
     };
     let (mut rows, mut dropped) = (0u64, 0u64);
     let mut selects = Vec::new();
-    // With keys: the rows of every part, for one in-memory table.
-    let mut held_rows: Option<(arrow::datatypes::SchemaRef, Vec<RecordBatch>)> = None;
+    // With keys: the rows of every part, for one table read many times.
+    let mut held_parts: Vec<trailsift_query::Held> = Vec::new();
     for (i, p) in parts.iter().enumerate() {
         if let (0, Some(held)) = (i, held) {
             rows += held.records;
             dropped += held.dropped;
-            held_rows = Some((held.schema.clone(), held.batches.clone()));
+            held_parts.push(held.held.clone());
             continue;
         }
         let (sql, found) = trailsift_query::unique_scan(engine, p).await?;
         rows += found.records - found.dropped.len() as u64;
         dropped += found.dropped.len() as u64;
         if opts.keys.is_some() {
-            // Small (one key's activity): into memory once, so detections do not rescan.
-            let (schema, batches) = engine.materialise(engine.sql(&sql).await?).await?;
-            match &mut held_rows {
-                Some((_, all)) => all.extend(batches),
-                None => held_rows = Some((schema, batches)),
-            }
+            // One key's activity: held once (in memory unless large), so detections do
+            // not rescan.
+            held_parts.push(engine.hold(engine.sql(&sql).await?, trailsift_query::HELD_BYTES).await?);
         } else {
             selects.push(sql);
         }
     }
     ctx.deregister_table(EVENTS_VIEW)?;
-    match held_rows {
-        Some((schema, batches)) => {
-            ctx.register_table(EVENTS_VIEW, Arc::new(MemTable::try_new(schema, vec![batches])?))?;
-            Ok((rows, dropped, true))
-        }
-        None => {
-            let df = engine.sql(&selects.join(" UNION ALL ")).await?;
-            ctx.register_table(EVENTS_VIEW, df.into_view())?;
-            Ok((rows, dropped, false))
-        }
+    if held_parts.is_empty() {
+        let df = engine.sql(&selects.join(" UNION ALL ")).await?;
+        ctx.register_table(EVENTS_VIEW, df.into_view())?;
+        Ok((rows, dropped, false))
+    } else {
+        ctx.register_table(EVENTS_VIEW, trailsift_query::Held::table_of(&held_parts)?)?;
+        Ok((rows, dropped, true))
     }
 }
 

@@ -264,6 +264,19 @@ fn duplicates_are_collapsed_like_the_unique_view() {
         let ranged = HuntOptions { from: Some("2024-07-31T00:30:00Z".into()), ..reuse };
         let late = hunt(&engine, &Catalog::bundled(), &ranged).await.unwrap();
         assert_eq!(late.events_in_scope, 1, "a time range narrows the held records' hunt too");
+
+        // Held on disk (a budget of no bytes): the same report, and the same hunt over them.
+        let mut small = trailsift_detect::investigate::InvestigateOptions::new(A);
+        small.held_bytes = 0;
+        let spilled = trailsift_detect::investigate::investigate(&engine, &small).await.unwrap();
+        let on_disk = spilled.key_records.clone().unwrap();
+        assert!(on_disk.held.is_spilled() && !held.held.is_spilled());
+        assert_eq!(serde_json::to_value(&spilled).unwrap(), serde_json::to_value(&inv).unwrap());
+        let from_disk = HuntOptions { keys: Some(vec![A.to_string()]), key_records: Some(on_disk), ..Default::default() };
+        let disk = hunt(&engine, &Catalog::bundled(), &from_disk).await.unwrap();
+        assert_eq!((disk.events_in_scope, disk.duplicates_collapsed), (r.events_in_scope, r.duplicates_collapsed));
+        assert_eq!(ids(&disk), ids(&r));
+        assert_eq!(places(&disk), places(&r));
     });
 }
 

@@ -6,6 +6,7 @@
 
 pub mod duplicates;
 pub mod evidence;
+pub mod held;
 pub mod leaves;
 pub mod net;
 pub mod pushdown;
@@ -34,6 +35,7 @@ pub use duplicates::{
     duplicate_report_where, unique_scan, unique_where,
 };
 pub use evidence::{EvidenceTable, ScanLog, ScanStats};
+pub use held::{HELD_BYTES, Held, HeldRows};
 pub use trino::{output_names, trino_compat};
 pub use vpc::{IpFlowActivity, VpcEvidenceTable, ip_flow_activity};
 
@@ -54,6 +56,12 @@ pub enum QueryError {
     Store {
         /// The store.
         path: String,
+        /// Why.
+        reason: String,
+    },
+    /// Held rows could not be written to a temporary folder.
+    #[error("cannot write held rows to a temporary folder: {reason} (set TMPDIR to a writable folder with free space)")]
+    Spill {
         /// Why.
         reason: String,
     },
@@ -191,33 +199,17 @@ impl Engine {
         use futures::StreamExt;
         let schema = df.schema().inner().clone();
         let mut stream = df.execute_stream().await?;
-        let mut merged: Vec<RecordBatch> = Vec::new();
-        let mut pending: Vec<RecordBatch> = Vec::new();
-        let (mut pending_rows, mut rows) = (0usize, 0usize);
-        let flush = |pending: &mut Vec<RecordBatch>, merged: &mut Vec<RecordBatch>| -> Result<(), QueryError> {
-            if !pending.is_empty() {
-                merged.push(arrow::compute::concat_batches(&schema, pending.iter()).map_err(DataFusionError::from)?);
-                pending.clear();
-            }
-            Ok(())
-        };
+        let mut merger = Merger::new(schema.clone());
+        let (mut merged, mut rows) = (Vec::new(), 0usize);
         while let Some(batch) = stream.next().await {
             let batch = batch?;
             rows += batch.num_rows();
             if rows > max_rows {
                 return Ok(None);
             }
-            if batch.num_rows() == 0 {
-                continue;
-            }
-            pending_rows += batch.num_rows();
-            pending.push(batch);
-            if pending_rows >= MATERIALISED_BATCH_ROWS {
-                flush(&mut pending, &mut merged)?;
-                pending_rows = 0;
-            }
+            merged.extend(merger.push(batch)?);
         }
-        flush(&mut pending, &mut merged)?;
+        merged.extend(merger.finish()?);
         Ok(Some((schema, merged)))
     }
 
@@ -264,6 +256,42 @@ fn filters_only_on_structs(plan: &datafusion::logical_expr::LogicalPlan) -> bool
         Ok(if on_structs { TreeNodeRecursion::Continue } else { TreeNodeRecursion::Stop })
     });
     filters > 0 && on_structs
+}
+
+/// Merges the small batches of a scan (one per matching file) into batches of
+/// [`MATERIALISED_BATCH_ROWS`] as they arrive.
+pub(crate) struct Merger {
+    schema: SchemaRef,
+    pending: Vec<RecordBatch>,
+    rows: usize,
+}
+
+impl Merger {
+    pub(crate) fn new(schema: SchemaRef) -> Self {
+        Self { schema, pending: Vec::new(), rows: 0 }
+    }
+
+    /// Takes `batch`; gives a merged batch once enough rows are pending.
+    pub(crate) fn push(&mut self, batch: RecordBatch) -> Result<Option<RecordBatch>, QueryError> {
+        if batch.num_rows() == 0 {
+            return Ok(None);
+        }
+        self.rows += batch.num_rows();
+        self.pending.push(batch);
+        if self.rows >= MATERIALISED_BATCH_ROWS { self.finish() } else { Ok(None) }
+    }
+
+    /// The rows still pending, merged.
+    pub(crate) fn finish(&mut self) -> Result<Option<RecordBatch>, QueryError> {
+        if self.pending.is_empty() {
+            return Ok(None);
+        }
+        let merged =
+            arrow::compute::concat_batches(&self.schema, self.pending.iter()).map_err(DataFusionError::from)?;
+        self.pending.clear();
+        self.rows = 0;
+        Ok(Some(merged))
+    }
 }
 
 /// `config` with every DataFusion setting given in the environment applied over it: the
