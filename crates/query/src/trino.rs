@@ -6,7 +6,8 @@
 //! - [`trino_compat`] rewrites the spellings DataFusion's parser or planner does not take:
 //!   field access after a subscript or a call (`resources[1].arn`,
 //!   `element_at(resources, 1).arn`), and `CROSS JOIN UNNEST(array) AS t(x)` (or the comma
-//!   form), which becomes a derived table that calls DataFusion's `unnest` in its projection.
+//!   form), which becomes a derived table that calls DataFusion's `unnest` in its projection;
+//!   `if(…)`, `try(…)` and `mod(…)` become `CASE`, `TRY_CAST` (or the bare expression) and `%`.
 //! - [`output_names`] names the result columns as Trino does: an alias as written, a column
 //!   by its name, a struct field by the field's name (`useridentity.arn` is `arn`), and any
 //!   other expression `_colN` (N counting from 0), so that `--format jsonl` keys are the ones
@@ -101,18 +102,18 @@ fn rewrite_ast(sql: &str) -> Option<String> {
         return None;
     }
     let mut statements = Parser::parse_sql(&GenericDialect {}, sql).ok()?;
-    let mut rewriter = UnnestRewriter { changed: false };
+    let mut rewriter = TrinoRewriter { changed: false };
     for s in &mut statements {
         let _ = s.visit(&mut rewriter);
     }
     rewriter.changed.then(|| statements.iter().map(Statement::to_string).collect::<Vec<_>>().join(";\n"))
 }
 
-struct UnnestRewriter {
+struct TrinoRewriter {
     changed: bool,
 }
 
-impl VisitorMut for UnnestRewriter {
+impl VisitorMut for TrinoRewriter {
     type Break = ();
 
     fn post_visit_expr(&mut self, expr: &mut SqlExpr) -> ControlFlow<()> {
@@ -125,8 +126,7 @@ impl VisitorMut for UnnestRewriter {
 
     fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
         let mut renames = Vec::new();
-        rewrite_set_expr(&mut query.body, &mut renames);
-        if renames.is_empty() {
+        if !rewrite_set_expr(&mut query.body, &mut renames) {
             return ControlFlow::Continue(());
         }
         self.changed = true;
@@ -184,7 +184,10 @@ fn same_ident(a: &Ident, b: &Ident) -> bool {
     }
 }
 
-fn rewrite_set_expr(body: &mut SetExpr, renames: &mut Vec<(Ident, Ident)>) {
+/// Rewrites the UNNEST joins of `body`; returns whether there was any. The renames of
+/// UNNEST aliases to the derived tables' names go to `renames`.
+fn rewrite_set_expr(body: &mut SetExpr, renames: &mut Vec<(Ident, Ident)>) -> bool {
+    let mut rewrote = false;
     match body {
         SetExpr::Select(select) => {
             // `FROM base, UNNEST(…)` is `FROM base CROSS JOIN UNNEST(…)`.
@@ -208,6 +211,7 @@ fn rewrite_set_expr(body: &mut SetExpr, renames: &mut Vec<(Ident, Ident)>) {
                         Some((derived, rename)) => {
                             item.relation = derived;
                             renames.extend(rename);
+                            rewrote = true;
                         }
                         None => {
                             item.joins.insert(0, join);
@@ -219,11 +223,12 @@ fn rewrite_set_expr(body: &mut SetExpr, renames: &mut Vec<(Ident, Ident)>) {
             select.from = from;
         }
         SetExpr::SetOperation { left, right, .. } => {
-            rewrite_set_expr(left, renames);
-            rewrite_set_expr(right, renames);
+            let l = rewrite_set_expr(left, renames);
+            rewrote = rewrite_set_expr(right, renames) || l;
         }
         _ => {}
     }
+    rewrote
 }
 
 fn is_unnest(t: &TableFactor) -> bool {
@@ -412,6 +417,11 @@ mod tests {
         assert!(trino_compat(fields).contains(
             "__trailsift_field_at(__trailsift_element, 1) AS arn, __trailsift_field_at(__trailsift_element, 2) AS accountid"
         ));
+        // Without an alias the column is named after DataFusion's unnest.
+        assert_eq!(
+            trino_compat("SELECT count(*) FROM cloudtrail CROSS JOIN UNNEST(resources)"),
+            "SELECT count(*) FROM (SELECT cloudtrail.*, unnest(resources) FROM cloudtrail) AS cloudtrail"
+        );
         // Shapes not handled are left for DataFusion to report.
         let ordinality = "SELECT * FROM cloudtrail CROSS JOIN UNNEST(resources) WITH ORDINALITY AS t(r, n)";
         assert_eq!(trino_compat(ordinality), ordinality);
