@@ -378,7 +378,7 @@ pub fn vpc_writer_properties() -> WriterProperties {
 }
 
 /// Sorts and writes one chunk; returns its row count (no file is written for 0 rows).
-/// Most bytes of one Parquet file made by [`merge_parts`].
+/// Most bytes of one Parquet file made by merging the parts of a partition.
 pub const MERGED_FILE_BYTES: u64 = 256 << 20;
 
 /// Merges the part files of each partition folder (one per chunk of evidence, so a busy
