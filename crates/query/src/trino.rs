@@ -332,7 +332,8 @@ pub fn output_names(sql: &str, schema: &Schema) -> Vec<String> {
         .map(|(i, (field, kind))| {
             let given = match kind {
                 Some(false) => trino_name(field.name()),
-                _ => Some(field.name().clone()),
+                // A wildcard over a subquery carries its struct fields' DataFusion names.
+                _ => trino_name(field.name()).or_else(|| Some(field.name().clone())),
             };
             match given {
                 Some(n) if seen.insert(n.clone()) => n,
@@ -481,6 +482,10 @@ mod tests {
         // A union is named by its first branch; SQL that does not parse keeps the names.
         let s = schema(&["max(t.a)"]);
         assert_eq!(output_names("SELECT max(a) FROM t UNION ALL SELECT 1", &s), ["_col0"]);
-        assert_eq!(output_names("SELEC nonsense", &s), ["max(t.a)"]);
+        // A wildcard over a subquery names its struct fields as Trino does.
+        let s = schema(&["cloudtrail.useridentity[arn]", "n"]);
+        let sql = "WITH x AS (SELECT useridentity.arn, count(*) AS n FROM cloudtrail GROUP BY 1) SELECT * FROM x";
+        assert_eq!(output_names(sql, &s), ["arn", "n"]);
+        assert_eq!(output_names("SELEC nonsense", &schema(&["max(t.a)"])), ["max(t.a)"]);
     }
 }
