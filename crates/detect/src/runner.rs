@@ -5,10 +5,11 @@
 //! Materialisation: with `keys`, `events` is small (one key's activity), so it is collected
 //! once and held (or taken from what `investigate` held, see [`HuntOptions::key_records`]):
 //! in memory, or past [`trailsift_query::HELD_BYTES`] in a temporary Parquet file, and every
-//! detection reads it there instead of re-scanning the evidence. For a whole-archive hunt nothing is materialised (memory stays bounded by the
-//! scans): `events` is a view over `cloudtrail` minus the duplicate copies (see
-//! `define_events`), and each detection's filters reach the scan (file pruning by time/path,
-//! literal pre-filter of event names on raw evidence, statistics and bloom filters on a store).
+//! detection reads it there instead of re-scanning the evidence. For a whole-archive hunt
+//! nothing is materialised (memory stays bounded by the scans): `events` is a view over
+//! `cloudtrail` minus the duplicate copies (see `define_events`), and each detection's filters
+//! reach the scan (file pruning by time/path, literal pre-filter of event names on raw
+//! evidence, statistics and bloom filters on a store).
 
 use std::sync::Arc;
 
