@@ -78,7 +78,7 @@ pub enum QueryError {
     DataFusion(#[from] DataFusionError),
 }
 
-/// Rows per batch of the tables [`Engine::materialise`] makes.
+/// Rows per batch of the answers [`Engine::materialise_at_most`] and [`Engine::hold`] keep.
 pub const MATERIALISED_BATCH_ROWS: usize = 8192;
 
 /// Options for [`Engine::open`].
@@ -178,19 +178,14 @@ impl Engine {
         Ok(DataFrame::new(state, plan))
     }
 
-    /// Runs `df` and keeps its answer in memory, to query again (e.g. one key's events, read
-    /// once for many queries): its schema and batches, ready for a `MemTable`.
+    /// Runs `df` and keeps its answer in memory, to query again: its schema and batches,
+    /// ready for a `MemTable`; `None` as soon as the answer passes `max_rows` rows (memory
+    /// stays bounded). [`Engine::hold`] keeps an answer of any size, on disk past a budget.
     ///
     /// Scans of raw evidence give a small batch per matching file: thousands of them, each
     /// with its own buffers for every column. They are merged into batches of
     /// [`MATERIALISED_BATCH_ROWS`] as they arrive, which keeps the answer (and the queries
     /// over it) near the size of its data.
-    pub async fn materialise(&self, df: DataFrame) -> Result<(SchemaRef, Vec<RecordBatch>), QueryError> {
-        Ok(self.materialise_at_most(df, usize::MAX).await?.expect("no answer is longer than usize::MAX rows"))
-    }
-
-    /// [`materialise`](Self::materialise), unless the answer has more than `max_rows` rows:
-    /// then `None`, as soon as the limit is passed (memory stays bounded).
     pub async fn materialise_at_most(
         &self,
         df: DataFrame,
