@@ -10,46 +10,50 @@
 //! ```
 //!
 //! Partition values come from the evidence file's S3 key (`__unknown__` when the path has
-//! none). Files are zstd-compressed, sorted by (`event_ts`, `evidence_path`,
-//! `evidence_index`; `start_ts` for `vpc_flow`) — a total order, so the same evidence always gives byte-identical files
-//! whatever order the workers finish in — with page statistics and a bloom filter on
-//! `useridentity.accesskeyid` and `sourceipaddress`. Memory is bounded: the evidence is cut
-//! into chunks of consecutive files of one partition (at most [`CHUNK_BYTES`] on disk), each
-//! written as soon as its files are parsed. Once all are written, the parts of a partition
-//! are merged into one file (column chunks copied, not encoded again), so that a query opens
-//! one file per partition.
+//! none). Files are zstd-compressed, with page statistics and a bloom filter on
+//! `useridentity.accesskeyid` and `sourceipaddress` (`srcaddr`/`dstaddr` for `vpc_flow`).
+//! Rows are in evidence order: files by path (for CloudTrail's names, by delivery time
+//! within a partition), records as they are in their file. The same evidence therefore
+//! always gives the same files, whatever order the workers finish in.
+//!
+//! The evidence is cut into chunks of consecutive files of one partition (at most
+//! [`CHUNK_BYTES`] on disk). A worker takes a chunk, parses its files in order and streams
+//! the rows into the chunk's Parquet file as they are built, so memory is one batch and one
+//! row group per worker whatever the size of the evidence. Once all are written, the parts
+//! of a partition are merged into one file (column chunks copied, not encoded again), so
+//! that a query opens one file per partition.
 
 use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::SyncSender;
 
 use arrow::array::RecordBatch;
-use arrow::compute::{SortColumn, SortOptions, lexsort_to_indices};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
+use crate::builder::BatchBuilder;
 use crate::discover::{Discovery, EvidenceFile};
 use crate::error::IngestError;
 use crate::manifest::{Manifest, TableInfo};
-use crate::scan::{FileReport, ScanEvent, ScanOptions, spawn_scan};
+use crate::scan::{self, FileReport, ScanOptions};
 use crate::schema::{self, Projection};
-use crate::vpc::{self, VpcScanOptions};
+use crate::vpc::{self, VpcBuilder, VpcScanOptions};
 
-/// Most compressed bytes of evidence that go into one Parquet file. A chunk is held in memory
-/// whole until it is sorted and written, and up to three are (two at the writers, one being
-/// filled), so this bounds ingest's memory: with 8 MiB, ingest of 10 GiB peaked at 530–590
-/// MiB; with 4 MiB at about 420 MiB, as fast, for twice as many (smaller) Parquet files.
+/// Most compressed bytes of evidence that go into one part file. The rows are streamed, so
+/// this does not bound memory; it sets how evenly the work spreads over the workers (a
+/// partition is cut into chunks that different workers write) and the row groups' size (a
+/// part's rows end its last row group). 4, 16 and 64 MiB took the same time on 2 GB.
 pub const CHUNK_BYTES: u64 = 4 << 20;
 /// Partition value used when the path has none.
 pub const UNKNOWN_PARTITION: &str = "__unknown__";
 /// Rows per Parquet row group.
 pub const ROW_GROUP_ROWS: usize = 64 * 1024;
-/// Rows gathered into sorted order at a time when a chunk is written.
-const SORTED_SLICE_ROWS: usize = 8 * 1024;
 
 /// Options for [`write_store`].
 #[derive(Debug, Clone)]
@@ -154,8 +158,21 @@ fn partition_dir(f: &EvidenceFile) -> String {
 struct Chunk {
     rel_path: String,
     vpc: bool,
-    remaining: usize,
-    batches: Vec<RecordBatch>,
+    files: Vec<usize>,
+}
+
+/// What one store worker takes at a time: a chunk to parse and write, or a file that is
+/// only hashed and reported (digests, unknown files).
+#[derive(Debug, Clone, Copy)]
+enum Unit {
+    Chunk(usize),
+    Other(usize),
+}
+
+/// What store workers tell the thread that gathers the manifest.
+enum Done {
+    File(FileReport),
+    Part(Result<(String, u64), IngestError>),
 }
 
 /// Writes the store for the discovered evidence and returns its manifest.
@@ -176,6 +193,42 @@ pub fn write_store(
     result
 }
 
+/// Cuts the files into chunks (consecutive files of one partition, at most `chunk_bytes` on
+/// disk) and lists the work in file order.
+fn plan(files: &[EvidenceFile], chunk_bytes: u64) -> (Vec<Chunk>, Vec<Unit>) {
+    let mut chunks: Vec<Chunk> = Vec::new();
+    let mut units = Vec::new();
+    let mut parts_per_dir: HashMap<String, usize> = HashMap::new();
+    let mut current: Option<(String, u64)> = None;
+    for (i, f) in files.iter().enumerate() {
+        if !f.kind.is_cloudtrail() && !f.kind.is_vpc_flow() {
+            units.push(Unit::Other(i));
+            continue;
+        }
+        let dir = partition_dir(f);
+        let start_new = match &current {
+            Some((d, bytes)) => *d != dir || bytes + f.size > chunk_bytes,
+            None => true,
+        };
+        if start_new {
+            let n = parts_per_dir.entry(dir.clone()).or_default();
+            chunks.push(Chunk {
+                rel_path: format!("{dir}/part-{n:05}.parquet"),
+                vpc: f.kind.is_vpc_flow(),
+                files: Vec::new(),
+            });
+            units.push(Unit::Chunk(chunks.len() - 1));
+            *n += 1;
+            current = Some((dir, 0));
+        }
+        chunks.last_mut().expect("a chunk").files.push(i);
+        if let Some((_, bytes)) = &mut current {
+            *bytes += f.size;
+        }
+    }
+    (chunks, units)
+}
+
 fn write_store_inner(
     discovery: &Discovery,
     roots: Vec<String>,
@@ -187,80 +240,32 @@ fn write_store_inner(
     {
         return Err(IngestError::Strict { path: p.path.clone(), reason: p.reason.clone() });
     }
-    let files = Arc::new(discovery.files.clone());
-    // Cut the files into chunks.
-    let mut chunks: Vec<Chunk> = Vec::new();
-    let mut chunk_of: Vec<Option<usize>> = vec![None; files.len()];
-    let mut parts_per_dir: HashMap<String, usize> = HashMap::new();
-    let mut current: Option<(String, u64)> = None;
-    for (i, f) in files.iter().enumerate() {
-        if !f.kind.is_cloudtrail() && !f.kind.is_vpc_flow() {
-            continue;
-        }
-        let dir = partition_dir(f);
-        let start_new = match &current {
-            Some((d, bytes)) => *d != dir || bytes + f.size > opts.chunk_bytes,
-            None => true,
-        };
-        if start_new {
-            let n = parts_per_dir.entry(dir.clone()).or_default();
-            chunks.push(Chunk {
-                rel_path: format!("{dir}/part-{n:05}.parquet"),
-                vpc: f.kind.is_vpc_flow(),
-                remaining: 0,
-                batches: Vec::new(),
-            });
-            *n += 1;
-            current = Some((dir, 0));
-        }
-        let c = chunks.len() - 1;
-        chunks[c].remaining += 1;
-        chunk_of[i] = Some(c);
-        if let Some((_, bytes)) = &mut current {
-            *bytes += f.size;
-        }
-    }
-
+    let files = &discovery.files;
+    let (chunks, units) = plan(files, opts.chunk_bytes);
     let vpc = VpcScanOptions { format: opts.scan.vpc.format.clone(), projection: None, filter: None };
     let scan =
-        ScanOptions { projection: Projection::all(), hash: true, batch_per_file: true, vpc, ..opts.scan.clone() };
-    let workers = scan.worker_count().max(1);
-    let rx = spawn_scan(files.clone(), scan);
+        ScanOptions { projection: Projection::all(), hash: true, batch_per_file: false, vpc, ..opts.scan.clone() };
+    let workers = scan.worker_count().max(1).min(units.len().max(1));
+    // Each worker parses a chunk's files in order and streams the rows straight into that
+    // chunk's Parquet file, so a part holds its evidence in order and memory is one batch
+    // and one row group per worker. The reports go through a bounded channel.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Done>(workers * 4);
+    let next = AtomicUsize::new(0);
     let mut reports: Vec<FileReport> = Vec::with_capacity(files.len());
-    // Sorting, encoding and compressing a chunk costs about as much as parsing it: chunks go
-    // to a pool of writer threads through a bounded channel (at most `workers` chunks in
-    // flight), so the parse workers are never left waiting on one writer.
-    let (chunk_tx, chunk_rx) = std::sync::mpsc::sync_channel::<(String, bool, Vec<RecordBatch>)>(0);
-    let chunk_rx = std::sync::Mutex::new(chunk_rx);
-    let (done_tx, done_rx) = std::sync::mpsc::channel::<Result<(String, u64), IngestError>>();
-    let out = &opts.out;
-    let scanned: Result<(), IngestError> = std::thread::scope(|sc| {
+    let mut written: Vec<(String, u64)> = Vec::new();
+    let (out, scan, chunks, units, next) = (&opts.out, &scan, &chunks, &units, &next);
+    let gathered: Result<(), IngestError> = std::thread::scope(|sc| {
         for _ in 0..workers {
-            let (chunk_rx, done_tx) = (&chunk_rx, done_tx.clone());
-            sc.spawn(move || {
-                loop {
-                    let next = chunk_rx.lock().expect("chunk queue lock").recv();
-                    let Ok((rel, vpc, batches)) = next else { break };
-                    let res = write_chunk(out, &rel, vpc, batches).map(|rows| (rel, rows));
-                    if done_tx.send(res).is_err() {
-                        break;
-                    }
-                }
-            });
+            let tx = tx.clone();
+            sc.spawn(move || store_worker(files, chunks, units, next, scan, out, &tx));
         }
-        drop(done_tx);
-        // Owned by this closure: dropped when it returns, which lets the writers finish
-        // before the scope joins them.
-        let chunk_tx = chunk_tx;
-        for event in rx {
-            match event {
-                ScanEvent::Batch { file, batch } => {
-                    let file = file.expect("store scans flush per file");
-                    if let Some(c) = chunk_of[file] {
-                        chunks[c].batches.push(batch);
-                    }
-                }
-                ScanEvent::FileDone(report) => {
+        drop(tx);
+        // Owned by this closure: dropped when it returns, so that the workers stop at their
+        // next message when the ingest stops early.
+        let rx = rx;
+        for done in rx {
+            match done {
+                Done::File(report) => {
                     on_file(&report);
                     if opts.strict && report.has_problem() {
                         let reason = report.error.clone().unwrap_or_else(|| {
@@ -269,29 +274,19 @@ fn write_store_inner(
                         });
                         return Err(IngestError::Strict { path: report.path.clone(), reason });
                     }
-                    if let Some(c) = chunk_of[report.file] {
-                        chunks[c].remaining -= 1;
-                        if chunks[c].remaining == 0 {
-                            let batches = std::mem::take(&mut chunks[c].batches);
-                            if chunk_tx.send((chunks[c].rel_path.clone(), chunks[c].vpc, batches)).is_err() {
-                                break; // a writer failed; its error is collected below
-                            }
-                        }
-                    }
                     reports.push(report);
+                }
+                Done::Part(res) => {
+                    let (rel, rows) = res?;
+                    if rows > 0 {
+                        written.push((rel, rows));
+                    }
                 }
             }
         }
         Ok(())
     });
-    scanned?;
-    let mut written: Vec<(String, u64)> = Vec::new();
-    for res in done_rx {
-        let (rel, rows) = res?;
-        if rows > 0 {
-            written.push((rel, rows));
-        }
-    }
+    gathered?;
     written.sort();
     let written = merge_parts(out, written)?;
     let mut manifest = Manifest::new(roots, reports, discovery.problems.clone());
@@ -307,6 +302,112 @@ fn write_store_inner(
     let text = serde_json::to_string_pretty(&manifest).expect("manifest serialises");
     fs::write(&path, text + "\n").map_err(|e| IngestError::io(&path, e))?;
     Ok(manifest)
+}
+
+/// One store worker: takes units in order until none is left or nobody listens.
+fn store_worker(
+    files: &[EvidenceFile],
+    chunks: &[Chunk],
+    units: &[Unit],
+    next: &AtomicUsize,
+    opts: &ScanOptions,
+    out: &Path,
+    tx: &SyncSender<Done>,
+) {
+    let mut builder = BatchBuilder::new(opts.projection.clone());
+    let mut vpc_builder: Option<VpcBuilder> = None;
+    let mut buf: Vec<u8> = Vec::new();
+    while let Some(&unit) = units.get(next.fetch_add(1, Ordering::Relaxed)) {
+        let chunk = match unit {
+            Unit::Other(i) => {
+                let report = scan::process_file(i, &files[i], opts, &mut builder, &mut buf, &mut |_| {});
+                if tx.send(Done::File(report)).is_err() {
+                    return;
+                }
+                continue;
+            }
+            Unit::Chunk(c) => &chunks[c],
+        };
+        let mut part = PartWriter::new(out, &chunk.rel_path, chunk.vpc);
+        for &i in &chunk.files {
+            let report = if chunk.vpc {
+                let v = vpc_builder.get_or_insert_with(|| VpcBuilder::new(None));
+                vpc::process_file(i, &files[i], opts, v, &mut buf, &mut |b| part.write(&b))
+            } else {
+                scan::process_file(i, &files[i], opts, &mut builder, &mut buf, &mut |b| part.write(&b))
+            };
+            if tx.send(Done::File(report)).is_err() {
+                return;
+            }
+            // Big buffers from one huge file are not kept for the rest of the ingest.
+            if buf.capacity() > 256 << 20 {
+                buf = Vec::new();
+            }
+        }
+        let rest = if chunk.vpc { vpc_builder.as_mut().and_then(VpcBuilder::finish) } else { builder.finish() };
+        if let Some(b) = rest {
+            part.write(&b);
+        }
+        let res = part.close().map(|rows| (chunk.rel_path.clone(), rows));
+        if tx.send(Done::Part(res)).is_err() {
+            return;
+        }
+    }
+}
+
+/// The Parquet file of one chunk, created with its first row; a write error is kept and
+/// returned by [`PartWriter::close`] (later rows are dropped, as the ingest fails anyway).
+struct PartWriter {
+    path: PathBuf,
+    vpc: bool,
+    writer: Option<ArrowWriter<fs::File>>,
+    rows: u64,
+    error: Option<IngestError>,
+}
+
+impl PartWriter {
+    fn new(out: &Path, rel: &str, vpc: bool) -> Self {
+        Self { path: out.join(rel), vpc, writer: None, rows: 0, error: None }
+    }
+
+    fn write(&mut self, batch: &RecordBatch) {
+        if self.error.is_some() || batch.num_rows() == 0 {
+            return;
+        }
+        if let Err(e) = self.try_write(batch) {
+            self.error = Some(e);
+        }
+    }
+
+    fn try_write(&mut self, batch: &RecordBatch) -> Result<(), IngestError> {
+        let pq = |source| IngestError::Parquet { path: self.path.clone(), source };
+        if self.writer.is_none() {
+            if let Some(dir) = self.path.parent() {
+                fs::create_dir_all(dir).map_err(|e| IngestError::io(dir, e))?;
+            }
+            let file = fs::File::create(&self.path).map_err(|e| IngestError::io(&self.path, e))?;
+            let (schema, props) = if self.vpc {
+                (vpc::vpc_flow_schema(), vpc_writer_properties())
+            } else {
+                (schema::cloudtrail_schema(), writer_properties())
+            };
+            self.writer = Some(ArrowWriter::try_new(file, schema, Some(props)).map_err(pq)?);
+        }
+        self.writer.as_mut().expect("opened above").write(batch).map_err(pq)?;
+        self.rows += batch.num_rows() as u64;
+        Ok(())
+    }
+
+    /// Finishes the file; returns its row count (no file is written for 0 rows).
+    fn close(self) -> Result<u64, IngestError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        if let Some(w) = self.writer {
+            w.close().map_err(|source| IngestError::Parquet { path: self.path.clone(), source })?;
+        }
+        Ok(self.rows)
+    }
 }
 
 fn write_errors(out: &Path, manifest: &Manifest) -> Result<(), IngestError> {
@@ -377,7 +478,6 @@ pub fn vpc_writer_properties() -> WriterProperties {
         .build()
 }
 
-/// Sorts and writes one chunk; returns its row count (no file is written for 0 rows).
 /// Most bytes of one Parquet file made by merging the parts of a partition.
 pub const MERGED_FILE_BYTES: u64 = 256 << 20;
 
@@ -427,7 +527,7 @@ fn merge_parts(out: &Path, written: Vec<(String, u64)>) -> Result<Vec<(String, u
         .collect()
 }
 
-/// Writes the row groups of `parts` (files of one schema, as [`write_chunk`] writes them),
+/// Writes the row groups of `parts` (files of one schema, as [`PartWriter`] writes them),
 /// in order, to the new file `to`, copying each column chunk with its statistics, page index
 /// and bloom filter.
 fn concat_parquet(parts: &[PathBuf], to: &Path) -> Result<(), IngestError> {
@@ -489,59 +589,4 @@ fn concat_parquet(parts: &[PathBuf], to: &Path) -> Result<(), IngestError> {
         w.close().map_err(|source| IngestError::Parquet { path: to.to_path_buf(), source })?;
     }
     Ok(())
-}
-
-fn write_chunk(out: &Path, rel: &str, vpc: bool, batches: Vec<RecordBatch>) -> Result<u64, IngestError> {
-    let (schema, keys, props) = if vpc {
-        let keys = [vpc::COL_START_TS, vpc::COL_EVIDENCE_PATH, vpc::COL_EVIDENCE_INDEX];
-        (vpc::vpc_flow_schema(), keys, vpc_writer_properties())
-    } else {
-        let keys = [schema::COL_EVENT_TS, schema::COL_EVIDENCE_PATH, schema::COL_EVIDENCE_INDEX];
-        (schema::cloudtrail_schema(), keys, writer_properties())
-    };
-    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-    if rows == 0 {
-        return Ok(0);
-    }
-    // Sort on the three key columns alone, then gather the rows straight from the batches
-    // (no concatenated copy of the whole chunk is made first).
-    let key = |c: usize| -> Result<SortColumn, IngestError> {
-        let parts: Vec<&dyn arrow::array::Array> = batches.iter().map(|b| b.column(c).as_ref()).collect();
-        Ok(SortColumn {
-            values: arrow::compute::concat(&parts)?,
-            options: Some(SortOptions { descending: false, nulls_first: true }),
-        })
-    };
-    let order = lexsort_to_indices(&[key(keys[0])?, key(keys[1])?, key(keys[2])?], None)?;
-    let mut starts = Vec::with_capacity(batches.len());
-    let mut at = 0usize;
-    for b in &batches {
-        starts.push(at);
-        at += b.num_rows();
-    }
-    let pairs: Vec<(usize, usize)> = order
-        .values()
-        .iter()
-        .map(|&g| {
-            let g = g as usize;
-            let bi = starts.partition_point(|&s| s <= g) - 1;
-            (bi, g - starts[bi])
-        })
-        .collect();
-    let path = out.join(rel);
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).map_err(|e| IngestError::io(dir, e))?;
-    }
-    let file = fs::File::create(&path).map_err(|e| IngestError::io(&path, e))?;
-    let pq = |source| IngestError::Parquet { path: path.clone(), source };
-    let mut writer = ArrowWriter::try_new(file, schema, Some(props)).map_err(pq)?;
-    // The sorted rows are gathered and written a slice at a time: a sorted copy of the whole
-    // chunk would double the writer's memory.
-    let refs: Vec<&RecordBatch> = batches.iter().collect();
-    for slice in pairs.chunks(SORTED_SLICE_ROWS) {
-        let sorted = arrow::compute::interleave_record_batch(&refs, slice)?;
-        writer.write(&sorted).map_err(pq)?;
-    }
-    writer.close().map_err(pq)?;
-    Ok(rows as u64)
 }

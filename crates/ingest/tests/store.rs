@@ -113,3 +113,48 @@ fn partitions_written_in_many_chunks_merge_into_one_file() {
     }
     assert!(merged > 0, "some partition had several parts: {groups_by_file:?}");
 }
+
+/// `(evidence_path, evidence_index)` of every row of a file, in the file's order.
+fn provenance(path: &Path) -> Vec<(String, i64)> {
+    let reader = ParquetRecordBatchReaderBuilder::try_new(fs::File::open(path).unwrap()).unwrap().build().unwrap();
+    let mut out = Vec::new();
+    for b in reader {
+        let b = b.unwrap();
+        let paths = arrow::array::AsArray::as_string::<i32>(b.column_by_name("evidence_path").unwrap()).clone();
+        let index = b.column_by_name("evidence_index").unwrap();
+        let index = arrow::array::AsArray::as_primitive::<arrow::datatypes::Int64Type>(index);
+        out.extend(paths.iter().zip(index.iter()).map(|(p, i)| (p.unwrap().to_string(), i.unwrap())));
+    }
+    out
+}
+
+#[test]
+fn rows_are_in_evidence_order() {
+    let ev = tempfile::tempdir().unwrap();
+    let opts = trailsift_gen::GenOptions { records: 2_000, files_per_region: 5, accounts: 2, ..Default::default() };
+    trailsift_gen::generate(ev.path(), &opts).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    for (name, chunk_bytes) in [("one", u64::MAX), ("per_file", 1), ("small", 20_000)] {
+        let store = out.path().join(name);
+        let manifest = ingest(ev.path(), &store, chunk_bytes);
+        let mut total = 0;
+        for f in parquet_files(&store.join("cloudtrail")) {
+            let rows = provenance(&store.join("cloudtrail").join(&f));
+            // Files in path order, each file's records in their order, every record once.
+            for pair in rows.windows(2) {
+                assert!(pair[0] < pair[1], "{name}: {:?} before {:?} in {}", pair[0], pair[1], f.display());
+            }
+            let mut per_file: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+            for (p, i) in &rows {
+                per_file.entry(p).or_default().push(*i);
+            }
+            for (p, idx) in per_file {
+                let loaded = manifest.files.iter().find(|r| r.path == p).unwrap().records_loaded as i64;
+                assert_eq!(idx, (0..loaded).collect::<Vec<_>>(), "{name}: every record of {p}, in order");
+            }
+            total += rows.len() as u64;
+        }
+        assert_eq!(total, manifest.totals.records_loaded, "{name}");
+        assert_eq!(total, 2_000, "{name}");
+    }
+}
