@@ -393,12 +393,15 @@ pub async fn investigate(engine: &Engine, opts: &InvestigateOptions) -> Result<I
     let account_id = v.first().and_then(|r| str_of(r, "a")).map(|a| format!("{a:0>12}"));
 
     // The lineage's records, once, into memory (every column: the hunt over the lineage
-    // reads them too): every later query reads them from there. One streaming pass finds
-    // the duplicate copies, a second reads the records without them (as `cloudtrail_unique`
+    // reads them too): every later query reads them from there. One streaming pass holds
+    // them and finds the duplicate copies, which are then left out (as `cloudtrail_unique`
     // would, without its window over every record).
-    let (sql, found) =
-        trailsift_query::unique_scan(engine, &format!("useridentity.accesskeyid IN {}", lit_list(&ids))).await?;
-    let held = engine.hold(engine.sql(&sql).await?, opts.held_bytes).await?;
+    let (held, found) = trailsift_query::hold_unique(
+        engine,
+        &format!("useridentity.accesskeyid IN {}", lit_list(&ids)),
+        opts.held_bytes,
+    )
+    .await?;
     let ctx = engine.context();
     ctx.deregister_table(LINEAGE_RECORDS_TABLE)?;
     ctx.register_table(LINEAGE_RECORDS_TABLE, held.table()?)?;

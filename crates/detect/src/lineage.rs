@@ -198,14 +198,21 @@ impl MintSource {
         if max_held == 0 {
             return Ok(MintSource::Evidence);
         }
-        // One copy per event, found in a streaming pass (the view's window would hold every
-        // column of every matching record at once).
-        let (from, _) = trailsift_query::unique_scan(engine, &format!("eventname IN {}", mint_names())).await?;
-        let df = engine.sql(&format!("SELECT {MINT_COLUMNS} FROM ({from}) AS ev")).await?;
-        let Some((schema, batches)) = engine.materialise_at_most(df, max_held).await? else {
+        // One copy per event: the copies are found as the events stream in (the view's
+        // window would hold every column of every matching record at once) and left out
+        // of what is held, in the same pass.
+        let df =
+            engine.sql(&format!("SELECT {MINT_COLUMNS} FROM cloudtrail WHERE eventname IN {}", mint_names())).await?;
+        let mut copies = trailsift_query::CopyTracker::default();
+        let Some((schema, batches)) = engine.materialise_at_most(df, max_held, &mut |b| copies.observe(b)).await?
+        else {
             return Ok(MintSource::Evidence);
         };
-        let table = datafusion::datasource::MemTable::try_new(schema, vec![batches])?;
+        let count = batches.iter().map(|b| b.num_rows() as u64).sum();
+        let held = trailsift_query::Held { schema, rows: trailsift_query::HeldRows::Memory(batches), count }
+            .without(&copies.finish().dropped)?;
+        let trailsift_query::HeldRows::Memory(batches) = held.rows else { unreachable!("rows in memory stay there") };
+        let table = datafusion::datasource::MemTable::try_new(held.schema, vec![batches])?;
         let ctx = engine.context();
         ctx.deregister_table(MINT_EVENTS_TABLE)?;
         ctx.register_table(MINT_EVENTS_TABLE, std::sync::Arc::new(table))?;

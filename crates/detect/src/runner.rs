@@ -287,14 +287,17 @@ async fn define_events(engine: &Engine, opts: &HuntOptions) -> Result<(u64, u64,
             held_parts.push(held.held.clone());
             continue;
         }
-        let (sql, found) = trailsift_query::unique_scan(engine, p).await?;
-        rows += found.records - found.dropped.len() as u64;
-        dropped += found.dropped.len() as u64;
         if opts.keys.is_some() {
             // One key's activity: held once (in memory unless large), so detections do
-            // not rescan.
-            held_parts.push(engine.hold(engine.sql(&sql).await?, trailsift_query::HELD_BYTES).await?);
+            // not rescan; the duplicate copies are found in the same pass.
+            let (part, found) = trailsift_query::hold_unique(engine, p, trailsift_query::HELD_BYTES).await?;
+            rows += found.records - found.dropped.len() as u64;
+            dropped += found.dropped.len() as u64;
+            held_parts.push(part);
         } else {
+            let (sql, found) = trailsift_query::unique_scan(engine, p).await?;
+            rows += found.records - found.dropped.len() as u64;
+            dropped += found.dropped.len() as u64;
             selects.push(sql);
         }
     }

@@ -217,19 +217,29 @@ fn duplicates_are_collapsed_like_the_unique_view() {
         let diff = engine.sql(sql).await.unwrap().collect().await.unwrap();
         assert_eq!(diff.iter().map(|b| b.num_rows()).sum::<usize>(), 0);
 
+        let dropped_tables = || {
+            let ctx = engine.context();
+            let schema = ctx.catalog("awsdatacatalog").and_then(|c| c.schema("default")).unwrap();
+            let names: Vec<String> = schema
+                .table_names()
+                .into_iter()
+                .filter(|n| n.starts_with(trailsift_query::duplicates::DROPPED_TABLE_PREFIX))
+                .collect();
+            names
+        };
+        // The whole-archive hunt reads the evidence with an anti-join on its table of
+        // dropped copies; a second hunt replaces it.
+        assert_eq!(dropped_tables().len(), 1, "{:?}", dropped_tables());
+        hunt(&engine, &Catalog::bundled(), &HuntOptions::default()).await.unwrap();
+        assert_eq!(dropped_tables().len(), 1, "only the last hunt's table stays: {:?}", dropped_tables());
+
         let opts = HuntOptions { keys: Some(vec![A.to_string()]), ..Default::default() };
         let r = hunt(&engine, &Catalog::bundled(), &opts).await.unwrap();
         assert_eq!((r.events_in_scope, r.duplicates_collapsed), (2, 3));
         assert_eq!(r.findings.len(), 2);
-        // Only the last hunt's table of dropped copies stays registered.
-        let ctx = engine.context();
-        let schema = ctx.catalog("awsdatacatalog").and_then(|c| c.schema("default")).unwrap();
-        let left: Vec<String> = schema
-            .table_names()
-            .into_iter()
-            .filter(|n| n.starts_with(trailsift_query::duplicates::DROPPED_TABLE_PREFIX))
-            .collect();
-        assert_eq!(left.len(), 1, "{left:?}");
+        // A keyed hunt holds its records without the copies (one pass, no table of them),
+        // and the earlier hunt's table is gone.
+        assert!(dropped_tables().is_empty(), "{:?}", dropped_tables());
 
         // The same hunt over the records `investigate` already read (no second scan): the
         // same events, copies and findings. A key set that differs, or a time range, makes
@@ -243,14 +253,15 @@ fn duplicates_are_collapsed_like_the_unique_view() {
         let held = inv.key_records.clone().expect("investigate keeps the lineage's records");
         assert_eq!((held.keys.clone(), held.records, held.dropped), (vec![A.to_string()], 2, 3));
         // Detections with a baseline over the whole archive scan either way; reading the
-        // key's records takes two scans (copies, then records) that held records save.
+        // key's records takes one scan (records and copies in the same pass), which held
+        // records save.
         let s0 = stats(&engine);
         hunt(&engine, &Catalog::bundled(), &opts).await.unwrap();
         let s1 = stats(&engine);
         let reuse = HuntOptions { keys: Some(vec![A.to_string()]), key_records: Some(held.clone()), ..Default::default() };
         let again = hunt(&engine, &Catalog::bundled(), &reuse).await.unwrap();
         let s2 = stats(&engine);
-        assert_eq!((s1 - s0) - (s2 - s1), 2, "the hunt over held records read the key's records again");
+        assert_eq!((s1 - s0) - (s2 - s1), 1, "the hunt over held records read the key's records again");
         assert_eq!((again.events_in_scope, again.duplicates_collapsed), (r.events_in_scope, r.duplicates_collapsed));
         assert_eq!(ids(&again), ids(&r));
         let places = |h: &trailsift_detect::HuntResult| -> Vec<(String, i64)> {

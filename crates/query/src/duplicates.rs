@@ -157,15 +157,46 @@ pub struct DroppedCopies {
 /// filter still reaches the scan.
 pub async fn dropped_copies(engine: &Engine, predicate: &str) -> Result<DroppedCopies, QueryError> {
     use futures::StreamExt;
-    use std::collections::HashMap;
-    use std::hash::{BuildHasher, Hasher};
-
     let sql =
         format!("SELECT eventid, recipientaccountid, evidence_path, evidence_index FROM cloudtrail WHERE {predicate}");
     let mut stream = engine.sql(&sql).await?.execute_stream().await?;
-    // Two independently keyed hashers make the 128-bit key.
-    let (h1, h2) = (std::hash::RandomState::new(), std::hash::RandomState::new());
-    let key = |e: &str, a: Option<&str>| -> u128 {
+    let mut copies = CopyTracker::default();
+    while let Some(batch) = stream.next().await {
+        copies.observe(&batch?)?;
+    }
+    Ok(copies.finish())
+}
+
+/// Finds, batch by batch, the copies [`UNIQUE_VIEW`] leaves out: per event a 128-bit hash of
+/// (`eventid`, `recipientaccountid`) and where its first copy is (about 30 bytes per event,
+/// independent of record size); the dropped copies are kept in full.
+#[derive(Debug)]
+pub struct CopyTracker {
+    /// Two independently keyed hashers make the 128-bit key.
+    hashers: (std::hash::RandomState, std::hash::RandomState),
+    paths: Vec<String>,
+    path_ids: std::collections::HashMap<String, u32>,
+    first: std::collections::HashMap<u128, (u32, i64)>,
+    dropped: Vec<(u32, i64)>,
+    records: u64,
+}
+
+impl Default for CopyTracker {
+    fn default() -> Self {
+        Self {
+            hashers: (std::hash::RandomState::new(), std::hash::RandomState::new()),
+            paths: Vec::new(),
+            path_ids: Default::default(),
+            first: Default::default(),
+            dropped: Vec::new(),
+            records: 0,
+        }
+    }
+}
+
+impl CopyTracker {
+    fn key(&self, e: &str, a: Option<&str>) -> u128 {
+        use std::hash::{BuildHasher, Hasher};
         let one = |b: &std::hash::RandomState| {
             let mut h = b.build_hasher();
             h.write(e.as_bytes());
@@ -179,58 +210,91 @@ pub async fn dropped_copies(engine: &Engine, predicate: &str) -> Result<DroppedC
             }
             h.finish()
         };
-        (u128::from(one(&h1)) << 64) | u128::from(one(&h2))
-    };
-    let mut paths: Vec<String> = Vec::new();
-    let mut path_ids: HashMap<String, u32> = HashMap::new();
-    let mut first: HashMap<u128, (u32, i64)> = HashMap::new();
-    let mut dropped: Vec<(u32, i64)> = Vec::new();
-    let mut out = DroppedCopies::default();
-    while let Some(batch) = stream.next().await {
-        let b = batch?;
-        let col = |i: usize| cast(b.column(i), &DataType::Utf8).map_err(datafusion::error::DataFusionError::from);
-        let (ids, accts, ps) = (col(0)?, col(1)?, col(2)?);
+        (u128::from(one(&self.hashers.0)) << 64) | u128::from(one(&self.hashers.1))
+    }
+
+    /// Takes in the records of `batch`, which must have the columns `eventid`,
+    /// `recipientaccountid`, `evidence_path` and `evidence_index` (any others are ignored).
+    pub fn observe(&mut self, b: &RecordBatch) -> Result<(), QueryError> {
+        let col = |name: &str| -> Result<ArrayRef, QueryError> {
+            let c = b.column_by_name(name).ok_or_else(|| {
+                datafusion::error::DataFusionError::Internal(format!("duplicate tracking needs the column {name}"))
+            })?;
+            let target = if name == "evidence_index" { DataType::Int64 } else { DataType::Utf8 };
+            Ok(cast(c, &target).map_err(datafusion::error::DataFusionError::from)?)
+        };
+        let (ids, accts, ps, index) =
+            (col("eventid")?, col("recipientaccountid")?, col("evidence_path")?, col("evidence_index")?);
         let (ids, accts, ps) = (ids.as_string::<i32>(), accts.as_string::<i32>(), ps.as_string::<i32>());
-        let index = cast(b.column(3), &DataType::Int64).map_err(datafusion::error::DataFusionError::from)?;
         let index = index.as_primitive::<arrow::datatypes::Int64Type>();
         for r in 0..b.num_rows() {
-            out.records += 1;
+            self.records += 1;
             if ids.is_null(r) {
                 continue; // without an eventid every record is kept
             }
             let path = ps.value(r);
-            let pid = match path_ids.get(path) {
+            let pid = match self.path_ids.get(path) {
                 Some(&p) => p,
                 None => {
-                    let p = paths.len() as u32;
-                    paths.push(path.to_string());
-                    path_ids.insert(path.to_string(), p);
+                    let p = self.paths.len() as u32;
+                    self.paths.push(path.to_string());
+                    self.path_ids.insert(path.to_string(), p);
                     p
                 }
             };
             let loc = (pid, index.value(r));
-            let k = key(ids.value(r), accts.is_valid(r).then(|| accts.value(r)));
-            match first.entry(k) {
+            let k = self.key(ids.value(r), accts.is_valid(r).then(|| accts.value(r)));
+            match self.first.entry(k) {
                 std::collections::hash_map::Entry::Vacant(v) => {
                     v.insert(loc);
                 }
                 std::collections::hash_map::Entry::Occupied(mut o) => {
                     let kept = *o.get();
+                    let paths = &self.paths;
                     let earlier = (paths[loc.0 as usize].as_str(), loc.1) < (paths[kept.0 as usize].as_str(), kept.1);
                     if earlier {
                         o.insert(loc);
-                        dropped.push(kept);
+                        self.dropped.push(kept);
                     } else {
-                        dropped.push(loc);
+                        self.dropped.push(loc);
                     }
                 }
             }
         }
+        Ok(())
     }
-    out.dropped =
-        dropped.into_iter().map(|(p, i)| EvidenceLocation { path: paths[p as usize].clone(), index: i }).collect();
-    out.dropped.sort_by(|a, b| (a.path.as_str(), a.index).cmp(&(b.path.as_str(), b.index)));
-    Ok(out)
+
+    /// The records seen and the copies to leave out, sorted.
+    pub fn finish(self) -> DroppedCopies {
+        let paths = self.paths;
+        let mut dropped: Vec<EvidenceLocation> = self
+            .dropped
+            .into_iter()
+            .map(|(p, i)| EvidenceLocation { path: paths[p as usize].clone(), index: i })
+            .collect();
+        dropped.sort_by(|a, b| (a.path.as_str(), a.index).cmp(&(b.path.as_str(), b.index)));
+        DroppedCopies { records: self.records, table: None, dropped }
+    }
+}
+
+/// The unique events matching `predicate`, held (see [`Engine::hold`]) after one pass over
+/// the evidence: the records are held as they stream in while a [`CopyTracker`] watches
+/// them, and the dropped copies are then taken out of what is held. [`unique_scan`] followed
+/// by a hold reads the evidence twice for the same rows.
+pub async fn hold_unique(
+    engine: &Engine,
+    predicate: &str,
+    budget: usize,
+) -> Result<(crate::Held, DroppedCopies), QueryError> {
+    let df = engine.sql(&format!("SELECT * FROM cloudtrail WHERE {predicate}")).await?;
+    let mut copies = CopyTracker::default();
+    let held = engine.hold_with(df, budget, &mut |b| copies.observe(b)).await?;
+    let found = copies.finish();
+    if found.dropped.is_empty() {
+        return Ok((held, found));
+    }
+    let held = held.without(&found.dropped)?;
+    Ok((held, found))
 }
 
 /// Name prefix of the in-memory tables [`unique_scan`] registers.

@@ -111,6 +111,55 @@ impl Held {
     }
 }
 
+impl Held {
+    /// These rows without the records at `dropped` (by `evidence_path` and
+    /// `evidence_index`, which the rows must have). Rows on disk are copied to a new
+    /// temporary file without them.
+    pub fn without(&self, dropped: &[crate::duplicates::EvidenceLocation]) -> Result<Held, QueryError> {
+        use arrow::array::{Array, AsArray, BooleanArray};
+        use arrow::datatypes::{DataType, Int64Type};
+        let set: std::collections::HashSet<(&str, i64)> = dropped.iter().map(|d| (d.path.as_str(), d.index)).collect();
+        let keep = |b: &RecordBatch| -> Result<RecordBatch, QueryError> {
+            let col = |name: &str, to: &DataType| -> Result<arrow::array::ArrayRef, QueryError> {
+                let c = b.column_by_name(name).ok_or_else(|| {
+                    DataFusionError::Internal(format!("held rows without {name} cannot drop records"))
+                })?;
+                Ok(arrow::compute::cast(c, to).map_err(DataFusionError::from)?)
+            };
+            let (paths, index) = (col("evidence_path", &DataType::Utf8)?, col("evidence_index", &DataType::Int64)?);
+            let (paths, index) = (paths.as_string::<i32>(), index.as_primitive::<Int64Type>());
+            let mask: BooleanArray = (0..b.num_rows())
+                .map(|r| Some(paths.is_null(r) || !set.contains(&(paths.value(r), index.value(r)))))
+                .collect();
+            Ok(arrow::compute::filter_record_batch(b, &mask).map_err(DataFusionError::from)?)
+        };
+        let (rows, count) = match &self.rows {
+            HeldRows::Memory(batches) => {
+                let kept: Vec<RecordBatch> = batches.iter().map(keep).collect::<Result<_, _>>()?;
+                let count = kept.iter().map(|b| b.num_rows() as u64).sum();
+                (HeldRows::Memory(kept), count)
+            }
+            HeldRows::Spilled(dir) => {
+                let io = |e: std::io::Error| QueryError::Spill { reason: e.to_string() };
+                let file = File::open(dir.path().join("part-00000.parquet")).map_err(io)?;
+                let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+                    .map_err(DataFusionError::from)?
+                    .build()
+                    .map_err(DataFusionError::from)?;
+                let mut spill = Spill::new(&self.schema)?;
+                let mut count = 0u64;
+                for b in reader {
+                    let b = keep(&b.map_err(DataFusionError::from)?)?;
+                    count += b.num_rows() as u64;
+                    spill.write(&b)?;
+                }
+                (HeldRows::Spilled(spill.finish()?), count)
+            }
+        };
+        Ok(Held { schema: self.schema.clone(), rows, count })
+    }
+}
+
 /// The Parquet files of held rows as a table, which keeps their folders while it lives.
 #[derive(Debug)]
 struct HeldTable {
@@ -181,6 +230,16 @@ impl Engine {
     /// Runs `df` and holds its answer to query again: in memory while its arrays take at
     /// most `budget` bytes, else in a temporary Parquet file (see the module documentation).
     pub async fn hold(&self, df: DataFrame, budget: usize) -> Result<Held, QueryError> {
+        self.hold_with(df, budget, &mut |_| Ok(())).await
+    }
+
+    /// [`Engine::hold`], showing each batch of the answer to `watch` as it arrives.
+    pub async fn hold_with(
+        &self,
+        df: DataFrame,
+        budget: usize,
+        watch: &mut (dyn FnMut(&RecordBatch) -> Result<(), QueryError> + Send),
+    ) -> Result<Held, QueryError> {
         use futures::StreamExt;
         let schema = df.schema().inner().clone();
         let mut stream = df.execute_stream().await?;
@@ -206,6 +265,7 @@ impl Engine {
         };
         while let Some(batch) = stream.next().await {
             let batch = batch?;
+            watch(&batch)?;
             count += batch.num_rows() as u64;
             if let Some(merged) = merger.push(batch)? {
                 keep(merged, &mut spill)?;
@@ -296,5 +356,43 @@ mod tests {
         engine.context().deregister_table("t").unwrap();
         drop(disk);
         assert!(!path.exists());
+    }
+
+    #[tokio::test]
+    async fn dropped_records_leave_memory_and_disk_alike() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("evidence_path", DataType::Utf8, false),
+            Field::new("evidence_index", DataType::Int64, false),
+        ]));
+        let batches: Vec<RecordBatch> = (0..20)
+            .map(|f| {
+                let p = StringArray::from_iter_values((0..50).map(|_| format!("file-{f:02}")));
+                let i = Int64Array::from_iter_values(0..50);
+                RecordBatch::try_new(schema.clone(), vec![Arc::new(p), Arc::new(i)]).unwrap()
+            })
+            .collect();
+        let engine = Engine::open(&[], EngineOptions::default()).await.unwrap();
+        let source = Arc::new(MemTable::try_new(schema.clone(), vec![batches]).unwrap());
+        engine.context().register_table("source", source).unwrap();
+        let loc = |f: u32, i: i64| crate::duplicates::EvidenceLocation { path: format!("file-{f:02}"), index: i };
+        // Two records, one location no record has, and one twice.
+        let dropped = [loc(3, 7), loc(19, 49), loc(25, 0), loc(3, 7)];
+        for budget in [usize::MAX, 0] {
+            let df = engine.sql("SELECT * FROM source").await.unwrap();
+            let held = engine.hold(df, budget).await.unwrap();
+            let kept = held.without(&dropped).unwrap();
+            assert_eq!(kept.is_spilled(), budget == 0);
+            assert_eq!(kept.count, 998);
+            let ctx = engine.context();
+            ctx.deregister_table("k").unwrap();
+            ctx.register_table("k", kept.table().unwrap()).unwrap();
+            let q = "SELECT count(*) AS n FROM k WHERE (evidence_path = 'file-03' AND evidence_index = 7) \
+                     OR (evidence_path = 'file-19' AND evidence_index = 49)";
+            let gone = ctx.sql(q).await.unwrap().collect().await.unwrap();
+            let n = gone[0].column(0).as_any().downcast_ref::<Int64Array>().unwrap().value(0);
+            assert_eq!(n, 0, "budget {budget}");
+            let all = ctx.sql("SELECT count(*) FROM k").await.unwrap().collect().await.unwrap();
+            assert_eq!(all[0].column(0).as_any().downcast_ref::<Int64Array>().unwrap().value(0), 998);
+        }
     }
 }

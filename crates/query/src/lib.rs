@@ -31,8 +31,8 @@ use trailsift_ingest::schema::cloudtrail_schema;
 use trailsift_ingest::vpc::vpc_flow_schema;
 
 pub use duplicates::{
-    DroppedCopies, DuplicateConflict, DuplicateReport, EvidenceLocation, dropped_copies, duplicate_report,
-    duplicate_report_where, unique_scan, unique_where,
+    CopyTracker, DroppedCopies, DuplicateConflict, DuplicateReport, EvidenceLocation, dropped_copies, duplicate_report,
+    duplicate_report_where, hold_unique, unique_scan, unique_where,
 };
 pub use evidence::{EvidenceTable, ScanLog, ScanStats};
 pub use held::{HELD_BYTES, Held, HeldRows};
@@ -185,11 +185,13 @@ impl Engine {
     /// Scans of raw evidence give a small batch per matching file: thousands of them, each
     /// with its own buffers for every column. They are merged into batches of
     /// [`MATERIALISED_BATCH_ROWS`] as they arrive, which keeps the answer (and the queries
-    /// over it) near the size of its data.
+    /// over it) near the size of its data. `watch` sees each batch as it arrives (e.g. a
+    /// [`CopyTracker`] finding duplicate copies in the same pass).
     pub async fn materialise_at_most(
         &self,
         df: DataFrame,
         max_rows: usize,
+        watch: &mut (dyn FnMut(&RecordBatch) -> Result<(), QueryError> + Send),
     ) -> Result<Option<(SchemaRef, Vec<RecordBatch>)>, QueryError> {
         use futures::StreamExt;
         let schema = df.schema().inner().clone();
@@ -198,6 +200,7 @@ impl Engine {
         let (mut merged, mut rows) = (Vec::new(), 0usize);
         while let Some(batch) = stream.next().await {
             let batch = batch?;
+            watch(&batch)?;
             rows += batch.num_rows();
             if rows > max_rows {
                 return Ok(None);
