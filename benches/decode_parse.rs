@@ -3,7 +3,11 @@
 //! - `inflate`: read + gunzip every file (the floor parsing has to beat);
 //! - `decode_parse/all_columns`: inflate + simd-json + every Arrow column, one thread;
 //! - `decode_parse/key_columns`: the same building only the columns a key lookup needs;
-//! - `scan_2_threads/all_columns`: the whole parallel pipeline (what `ingest` and `query` run).
+//! - `scan_2_threads/all_columns`: the whole parallel pipeline (what `query` runs);
+//! - `encode_parquet`: the corpus's Arrow batches (built once beforehand) written with the
+//!   store's Parquet settings, one thread — the encoding share of `ingest`, alone;
+//! - `write_store_2_threads`: the whole of `ingest` (scan, encode, merge, manifest) into a
+//!   temporary folder.
 //!
 //! The corpus is generated from a fixed seed in a temporary folder at start-up
 //! (`TRAILSIFT_BENCH_RECORDS` sets its size; default 60,000 records ≈ 70 MB of JSON).
@@ -20,6 +24,7 @@ use trailsift_ingest::discover::{DiscoverOptions, EvidenceFile, discover};
 use trailsift_ingest::parse::{FileSource, Sink, parse_file};
 use trailsift_ingest::scan::{ScanEvent, ScanOptions, spawn_scan};
 use trailsift_ingest::schema::{self, Projection};
+use trailsift_ingest::store::{CHUNK_BYTES, StoreOptions, write_store, writer_properties};
 
 struct Corpus {
     _dir: tempfile::TempDir,
@@ -38,20 +43,29 @@ fn corpus() -> Corpus {
 }
 
 fn parse_all(files: &[EvidenceFile], projection: &Projection) -> u64 {
+    let mut rows = 0u64;
+    let last = parse_each(files, projection, &mut |b| rows += b.num_rows() as u64);
+    rows + last.map(|b| b.num_rows() as u64).unwrap_or(0)
+}
+
+/// Parses every file, handing each full batch to `on_batch`; returns the last, partial one.
+fn parse_each(
+    files: &[EvidenceFile],
+    projection: &Projection,
+    on_batch: &mut dyn FnMut(arrow::array::RecordBatch),
+) -> Option<arrow::array::RecordBatch> {
     let mut builder = BatchBuilder::new(projection.clone());
     let mut buf = Vec::new();
-    let mut rows = 0u64;
     for f in files {
         let r = read_file(&f.path, u64::MAX / 4, false, &mut buf);
         assert!(r.decoded.is_ok());
-        let mut on_batch = |b: arrow::array::RecordBatch| rows += b.num_rows() as u64;
-        let mut sink = Sink { builder: &mut builder, batch_rows: 8192, on_batch: &mut on_batch, prefilter: None };
+        let mut sink = Sink { builder: &mut builder, batch_rows: 8192, on_batch: &mut *on_batch, prefilter: None };
         let src = FileSource { path: &f.display, info: &f.info, candidate: false };
         let path = f.path.clone();
         let mut reread = |out: &mut Vec<u8>| read_file(&path, u64::MAX / 4, false, out).decoded.ok().map(|_| ());
         black_box(parse_file(&mut buf, None, src, &mut sink, &mut reread));
     }
-    rows + builder.finish().map(|b| b.num_rows() as u64).unwrap_or(0)
+    builder.finish()
 }
 
 fn benches(c: &mut Criterion) {
@@ -82,6 +96,38 @@ fn benches(c: &mut Criterion) {
                 }
             }
             black_box(rows)
+        })
+    });
+    let mut batches = Vec::new();
+    let last = parse_each(&corpus.files, &all, &mut |b| batches.push(b));
+    batches.extend(last);
+    g.bench_function("encode_parquet", |b| {
+        b.iter(|| {
+            let mut w = parquet::arrow::ArrowWriter::try_new(
+                std::io::sink(),
+                schema::cloudtrail_schema(),
+                Some(writer_properties()),
+            )
+            .expect("writer");
+            for batch in &batches {
+                w.write(batch).expect("write");
+            }
+            black_box(w.close().expect("close").file_metadata().num_rows())
+        })
+    });
+    drop(batches);
+    let found = discover(&[corpus._dir.path()], &DiscoverOptions::default());
+    g.bench_function("write_store_2_threads", |b| {
+        b.iter(|| {
+            let out = tempfile::tempdir().expect("temp dir");
+            let opts = StoreOptions {
+                out: out.path().join("store"),
+                clobber: false,
+                strict: false,
+                scan: ScanOptions { threads: 2, ..ScanOptions::default() },
+                chunk_bytes: CHUNK_BYTES,
+            };
+            black_box(write_store(&found, Vec::new(), &opts, &mut |_| {}).expect("ingest").totals.records_loaded)
         })
     });
     g.finish();
