@@ -613,20 +613,23 @@ det("ct-initial-access-0004", "initial-access", "Activity in a region the accoun
     SELECT recipientaccountid AS a, awsregion AS r, min(event_ts) AS t1, count(*) AS n
     FROM cloudtrail GROUP BY recipientaccountid, awsregion
 ), firsts AS (
-    SELECT event_ts, evidence_path, evidence_index, eventid, recipientaccountid AS account_id, awsregion AS region,
-           coalesce(useridentity.arn, useridentity.username, useridentity.invokedby) AS principal,
-           useridentity.accesskeyid AS access_key_id, sourceipaddress AS source_ip, eventname,
-           row_number() OVER (PARTITION BY recipientaccountid, awsregion ORDER BY event_ts, evidence_path, evidence_index) AS rn
-    FROM events
-    WHERE awsregion IS NOT NULL AND recipientaccountid IS NOT NULL
+    -- Only the events at their region's first instant are numbered (a window over every
+    -- event would sort the whole archive in memory): the small table of regions is joined
+    -- first, and the earliest copy by evidence position wins ties.
+    SELECT e.event_ts, e.evidence_path, e.evidence_index, e.eventid, e.recipientaccountid AS account_id,
+           e.awsregion AS region, coalesce(e.useridentity.arn, e.useridentity.username, e.useridentity.invokedby) AS principal,
+           e.useridentity.accesskeyid AS access_key_id, e.sourceipaddress AS source_ip, e.eventname, reg.n,
+           row_number() OVER (PARTITION BY e.recipientaccountid, e.awsregion
+                              ORDER BY e.event_ts, e.evidence_path, e.evidence_index) AS rn
+    FROM reg JOIN events e ON reg.a = e.recipientaccountid AND reg.r = e.awsregion AND reg.t1 = e.event_ts
+    WHERE e.awsregion IS NOT NULL AND e.recipientaccountid IS NOT NULL
 )
 SELECT f.event_ts, f.evidence_path, f.evidence_index, f.eventid, f.account_id, f.region, f.principal,
        f.access_key_id, f.source_ip,
        concat('first activity of account ', f.account_id, ' in ', f.region, ' (', f.eventname, '); ',
-              CAST(reg.n AS VARCHAR), ' event(s) there in all') AS summary,
+              CAST(f.n AS VARCHAR), ' event(s) there in all') AS summary,
        1 AS count
 FROM firsts f
-JOIN reg ON reg.a = f.account_id AND reg.r = f.region AND reg.t1 = f.event_ts
 JOIN acct ON acct.a = f.account_id
 WHERE f.rn = 1 AND f.event_ts > acct.t0 + INTERVAL '1 hour'""",
     [ev("DescribeInstances", "ec2.amazonaws.com", 0, region="us-east-1"),
