@@ -44,12 +44,17 @@ fn parquet_files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// The record batches of a Parquet file, in order.
+fn batches(path: &Path) -> Vec<arrow::array::RecordBatch> {
+    let reader = ParquetRecordBatchReaderBuilder::try_new(fs::File::open(path).unwrap()).unwrap().build().unwrap();
+    reader.map(Result::unwrap).collect()
+}
+
 /// The rows of a file as JSON lines, sorted.
 fn rows(path: &Path) -> Vec<String> {
-    let reader = ParquetRecordBatchReaderBuilder::try_new(fs::File::open(path).unwrap()).unwrap().build().unwrap();
     let mut w = arrow::json::LineDelimitedWriter::new(Vec::new());
-    for b in reader {
-        w.write(&b.unwrap()).unwrap();
+    for b in batches(path) {
+        w.write(&b).unwrap();
     }
     w.finish().unwrap();
     let mut lines: Vec<String> = String::from_utf8(w.into_inner()).unwrap().lines().map(str::to_string).collect();
@@ -116,10 +121,8 @@ fn partitions_written_in_many_chunks_merge_into_one_file() {
 
 /// `(evidence_path, evidence_index)` of every row of a file, in the file's order.
 fn provenance(path: &Path) -> Vec<(String, i64)> {
-    let reader = ParquetRecordBatchReaderBuilder::try_new(fs::File::open(path).unwrap()).unwrap().build().unwrap();
     let mut out = Vec::new();
-    for b in reader {
-        let b = b.unwrap();
+    for b in batches(path) {
         let paths = arrow::array::AsArray::as_string::<i32>(b.column_by_name("evidence_path").unwrap()).clone();
         let index = b.column_by_name("evidence_index").unwrap();
         let index = arrow::array::AsArray::as_primitive::<arrow::datatypes::Int64Type>(index);
