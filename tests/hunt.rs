@@ -182,3 +182,95 @@ fn detections_list_show_lint() {
         assert!(err.contains(needle), "missing {needle} in {err}");
     }
 }
+
+/// `hunt` with `TMPDIR` set; exit code, stdout and stderr.
+fn hunt_with_tmp(tmp: &Path, args: &[&str]) -> (i32, String, String) {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_trailsift"))
+        .arg("hunt")
+        .args(args)
+        .env("TMPDIR", tmp)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// The lines of stderr that name problems with the evidence, and the summary.
+fn problem_lines(err: &str) -> Vec<&str> {
+    err.lines()
+        .filter(|l| l.starts_with("    ") || l.contains("finding(s):") || l.contains("could not be read"))
+        .collect()
+}
+
+#[test]
+fn whole_hunt_stages_raw_evidence_and_answers_as_the_scan_does() {
+    let t = tempfile::tempdir().unwrap();
+    let ev = t.path().join("ev");
+    archive(&ev);
+    let day = "AWSLogs/123456789012/CloudTrail/us-east-1/2024/07/31";
+    // A second copy of a file (its records are collapsed), a file with one bad record among
+    // good ones, a file that is not gzip, and a digest (never loaded).
+    let first =
+        std::fs::read(ev.join(format!("{day}/123456789012_CloudTrail_us-east-1_20240731T0005Z_a.json.gz"))).unwrap();
+    put(&ev, &format!("copy/{day}/123456789012_CloudTrail_us-east-1_20240731T0005Z_a.json.gz"), &first);
+    let bad = format!(
+        "{{\"Records\":[{},42,{}]}}",
+        rec(6, A, "2024-07-31T00:11:00Z", "cloudtrail.amazonaws.com", "DeleteTrail", json!({"name": "main"})),
+        rec(7, B, "2024-07-31T00:12:00Z", "s3.amazonaws.com", "ListBuckets", json!({}))
+    );
+    put(&ev, &format!("{day}/123456789012_CloudTrail_us-east-1_20240731T0015Z_c.json.gz"), &gz(bad.as_bytes()));
+    put(&ev, &format!("{day}/123456789012_CloudTrail_us-east-1_20240731T0020Z_d.json.gz"), b"not gzip at all");
+    put(&ev, "AWSLogs/123456789012/CloudTrail-Digest/us-east-1/2024/07/31/d.json.gz", &gz(b"{}"));
+    let before = snapshot(&ev);
+    let tmp = t.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let evs = ev.to_str().unwrap();
+
+    let (code, staged, err) = hunt_with_tmp(&tmp, &[evs, "--format", "jsonl"]);
+    assert_eq!(code, 2, "problems in the evidence give exit code 2: {err}");
+    assert!(err.contains("[+] staging 5 evidence file(s)") && err.contains("[+] staged in"), "{err}");
+    let (code, scanned, err_scan) = hunt_with_tmp(&tmp, &[evs, "--format", "jsonl", "--no-stage"]);
+    assert_eq!(code, 2, "{err_scan}");
+    assert!(!err_scan.contains("staging"), "{err_scan}");
+    assert_eq!(staged, scanned, "the staged hunt finds what the scans find");
+    assert_eq!(problem_lines(&err), problem_lines(&err_scan));
+    let ids = ids(&lines(&staged));
+    assert!(ids.contains(&"ct-defense-evasion-0001".to_string()), "{staged}");
+    assert!(err.contains("8 event(s) in scope, 3 duplicate record(s) collapsed"), "{err}");
+    assert!(err.contains("_c.json.gz [record 1]: "), "{err}");
+    assert!(err.contains("_d.json.gz: "), "{err}");
+
+    // A time range leaves out the files whose paths place them outside it, with the same answer.
+    let range = ["--from", "2024-07-31T00:11:00Z", "--to", "2024-07-31T00:11:59Z", "--format", "jsonl"];
+    let (_, staged, err) = hunt_with_tmp(&tmp, &[&[evs][..], &range[..]].concat());
+    let (_, scanned, err_scan) = hunt_with_tmp(&tmp, &[&[evs, "--no-stage"][..], &range[..]].concat());
+    assert_eq!(staged, scanned);
+    assert_eq!(problem_lines(&err), problem_lines(&err_scan));
+    assert!(err.contains("1 event(s) in scope"), "{err}");
+    let later = ["--from", "2024-08-05T00:00:00Z", "--format", "jsonl"];
+    let (_, staged, err) = hunt_with_tmp(&tmp, &[&[evs][..], &later[..]].concat());
+    assert!(staged.is_empty() && err.contains("5 file(s) outside the time range left out"), "{err}");
+
+    // One detection is not worth a store; nor is a key's activity (held in one pass).
+    let (_, _, err) = hunt_with_tmp(&tmp, &[evs, "--detection", "ct-defense-evasion-0001"]);
+    assert!(!err.contains("staging"), "{err}");
+    let (_, _, err) = hunt_with_tmp(&tmp, &[evs, "--key", A]);
+    assert!(!err.contains("staging"), "{err}");
+
+    // A stage folder inside the evidence is refused before anything is made there.
+    let inside = ev.join("AWSLogs");
+    let (_, staged, err) = hunt_with_tmp(&tmp, &[evs, "--format", "jsonl", "--stage-dir", inside.to_str().unwrap()]);
+    assert!(err.contains("inside the evidence") && err.contains("scanning the evidence once per detection"), "{err}");
+    assert_eq!(staged, scanned_whole(&tmp, evs));
+
+    assert_eq!(snapshot(&ev), before, "the evidence is read-only");
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "the temporary store is removed");
+}
+
+fn scanned_whole(tmp: &Path, ev: &str) -> String {
+    hunt_with_tmp(tmp, &[ev, "--format", "jsonl", "--no-stage"]).1
+}

@@ -12,7 +12,7 @@ use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema};
 use clap::{Args, ValueEnum};
 use trailsift_detect::{Catalog, Finding, HuntOptions, Level};
-use trailsift_query::{Engine, EngineOptions};
+use trailsift_query::{Engine, EngineOptions, StageOptions, StageProgress};
 
 use crate::args::{Common, Format};
 use crate::{Done, discover_options, report_problems, scan_options};
@@ -77,6 +77,15 @@ pub struct HuntArgs {
     /// Run deprecated detections too.
     #[arg(long, help_heading = "Detections")]
     pub include_deprecated: bool,
+    /// Scan the raw evidence once per detection instead of reading it once into a temporary
+    /// store first (a whole-archive hunt of raw evidence stages it by default; its store is
+    /// about 6 % of the JSON's size).
+    #[arg(long, help_heading = "Input")]
+    pub no_stage: bool,
+    /// Folder for the temporary store of a staged hunt [default: the system's temporary
+    /// folder, as TMPDIR sets it]. Never inside the evidence; removed when the hunt ends.
+    #[arg(long, value_name = "DIR", help_heading = "Input")]
+    pub stage_dir: Option<PathBuf>,
     /// Exit with 1 when a finding is at or above this level.
     #[arg(long, value_parser = parse_level, value_name = "LEVEL", help_heading = "Output")]
     pub fail_on: Option<Level>,
@@ -173,12 +182,76 @@ pub(crate) fn findings_batch(findings: &[Finding], brief: bool) -> Result<Record
     Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), cols.into_iter().map(|(_, a)| a).collect())?)
 }
 
+/// Fewest detections for which a whole-archive hunt of raw evidence is staged: writing the
+/// store costs about as much as three scans of the evidence (2 GB: 5.2 s to stage, 1.7 s per
+/// scan), and every detection over the store then takes a fraction of one.
+pub const STAGE_MIN_DETECTIONS: usize = 3;
+
+/// The engine a hunt reads: raw evidence staged into a temporary store when the hunt covers
+/// the whole archive with enough detections to pay for it, else the inputs as given.
+async fn open_engine(a: &HuntArgs, catalog: &Catalog, opts: EngineOptions) -> Result<Engine> {
+    let quiet = a.common.quiet;
+    let probe = HuntOptions {
+        min_level: a.min_level,
+        detections: a.detection.clone(),
+        include_deprecated: a.include_deprecated,
+        ..HuntOptions::default()
+    };
+    let selected = trailsift_detect::runner::select(catalog, &probe)?.len();
+    let raw = !a.paths.iter().any(|p| trailsift_query::is_store(p));
+    if a.no_stage || !a.keys.is_empty() || !raw || selected < STAGE_MIN_DETECTIONS {
+        return Ok(Engine::open(&a.paths, opts).await?);
+    }
+    let micros = |t: &Option<String>| -> Result<Option<i64>> {
+        t.as_deref().map(trailsift_detect::runner::parse_time).transpose().map_err(Into::into)
+    };
+    let stage = StageOptions { dir: a.stage_dir.clone(), time_lo: micros(&a.from)?, time_hi: micros(&a.to)? };
+    let started = std::time::Instant::now();
+    let mut bar = indicatif::ProgressBar::hidden();
+    let staged = Engine::open_staged(&a.paths, opts.clone(), &stage, &mut |p| match p {
+        StageProgress::Start { files, bytes } => {
+            if !quiet {
+                eprintln!(
+                    "[+] staging {files} evidence file(s) ({bytes} bytes) into a temporary store for {selected} \
+                     detections (--no-stage scans the evidence once per detection instead)"
+                );
+            }
+            bar = crate::progress_bar(quiet, bytes);
+        }
+        StageProgress::File(r) => bar.inc(r.bytes),
+    })
+    .await;
+    bar.finish_and_clear();
+    match staged {
+        Ok((engine, s)) => {
+            if !quiet {
+                let pruned = if s.pruned > 0 {
+                    format!("; {} file(s) outside the time range left out", s.pruned)
+                } else {
+                    String::new()
+                };
+                eprintln!(
+                    "[+] staged in {:.2}s: {} bytes of Parquet in {}{pruned}",
+                    started.elapsed().as_secs_f64(),
+                    s.store_bytes,
+                    s.dir.display()
+                );
+            }
+            Ok(engine)
+        }
+        Err(e) => {
+            eprintln!("[!] {e}; scanning the evidence once per detection instead");
+            Ok(Engine::open(&a.paths, opts).await?)
+        }
+    }
+}
+
 pub(crate) async fn hunt(a: HuntArgs) -> Result<Done> {
     let catalog = load_catalog(a.detections_dir.as_ref())?;
     let format = ListFormat::resolve(a.format, a.output.is_some());
     let opts = EngineOptions { scan: scan_options(&a.common), discover: discover_options(&a.common) };
-    let engine = Engine::open(&a.paths, opts).await?;
     let quiet = a.common.quiet;
+    let engine = open_engine(&a, &catalog, opts).await?;
     let keys = if a.keys.is_empty() {
         None
     } else {

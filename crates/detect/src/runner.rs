@@ -97,14 +97,17 @@ pub struct HuntResult {
     pub materialised: bool,
 }
 
-/// Runs the catalog's detections over `engine` as `opts` says.
-pub async fn hunt(engine: &Engine, catalog: &Catalog, opts: &HuntOptions) -> Result<HuntResult, DetectError> {
+/// The detections of `catalog` that `opts` selects (by ID, or by level and status).
+///
+/// # Errors
+/// [`DetectError::UnknownDetection`] when an ID asked for is not in the catalog.
+pub fn select<'c>(catalog: &'c Catalog, opts: &HuntOptions) -> Result<Vec<&'c Detection>, DetectError> {
     for id in &opts.detections {
         if catalog.get(id).is_none() {
             return Err(DetectError::UnknownDetection(id.clone()));
         }
     }
-    let selected: Vec<&Detection> = catalog
+    Ok(catalog
         .detections()
         .iter()
         .filter(|d| {
@@ -113,7 +116,12 @@ pub async fn hunt(engine: &Engine, catalog: &Catalog, opts: &HuntOptions) -> Res
             }
             d.level >= opts.min_level && (d.status != Status::Deprecated || opts.include_deprecated)
         })
-        .collect();
+        .collect())
+}
+
+/// Runs the catalog's detections over `engine` as `opts` says.
+pub async fn hunt(engine: &Engine, catalog: &Catalog, opts: &HuntOptions) -> Result<HuntResult, DetectError> {
+    let selected = select(catalog, opts)?;
     let mut result = HuntResult::default();
     for file in catalog.rejected() {
         result.failed.push((file.clone(), rejected_reason(catalog, file)));

@@ -68,13 +68,16 @@ impl ScanLog {
             st.records_filtered += r.records_filtered;
             st.records_loaded += r.records_loaded;
         }
-        // Only problems are kept (the last report of a file wins): a clean report needs no
-        // memory, so a scan of many files stays small.
-        let mut reports = self.reports.lock().expect("scan log lock");
+        // Only problems are kept: a clean report needs no memory, so a scan of many files
+        // stays small. A later scan does not wipe a problem out: its literal pre-filter may
+        // have passed the file over unparsed, or parsed only some of its records. Of two
+        // reports of a problem, the one naming more rejected records is kept.
         if r.has_problem() {
-            reports.insert(r.path.clone(), r);
-        } else if !reports.is_empty() {
-            reports.remove(&r.path);
+            let mut reports = self.reports.lock().expect("scan log lock");
+            let fuller = reports.get(&r.path).is_none_or(|old| r.rejected_records.len() >= old.rejected_records.len());
+            if fuller {
+                reports.insert(r.path.clone(), r);
+            }
         }
     }
 

@@ -10,6 +10,7 @@ pub mod held;
 pub mod leaves;
 pub mod net;
 pub mod pushdown;
+pub mod stage;
 pub mod trino;
 mod trino_fns;
 pub mod udf;
@@ -36,6 +37,7 @@ pub use duplicates::{
 };
 pub use evidence::{EvidenceTable, ScanLog, ScanStats};
 pub use held::{HELD_BYTES, Held, HeldRows};
+pub use stage::{StageOptions, StageProgress, StageSummary};
 pub use trino::{output_names, trino_compat};
 pub use vpc::{IpFlowActivity, VpcEvidenceTable, ip_flow_activity};
 
@@ -62,6 +64,12 @@ pub enum QueryError {
     /// Held rows could not be written to a temporary folder.
     #[error("cannot write held rows to a temporary folder: {reason} (set TMPDIR to a writable folder with free space)")]
     Spill {
+        /// Why.
+        reason: String,
+    },
+    /// Raw evidence could not be staged into a temporary store.
+    #[error("cannot stage the evidence into a temporary store: {reason}")]
+    Stage {
         /// Why.
         reason: String,
     },
@@ -101,6 +109,10 @@ pub struct Engine {
     log: Arc<ScanLog>,
     walk_problems: Vec<WalkProblem>,
     evidence_files: Option<usize>,
+    /// Files with problems met while staging ([`Engine::open_staged`]).
+    staged_problems: Vec<FileReport>,
+    /// The temporary store of a staged engine, removed with it.
+    stage: Option<tempfile::TempDir>,
 }
 
 impl Engine {
@@ -146,7 +158,7 @@ impl Engine {
             register_cloudtrail(&ctx, Arc::new(table))?;
         }
         duplicates::register_unique_view(&ctx).await?;
-        Ok(Self { ctx, log, walk_problems, evidence_files })
+        Ok(Self { ctx, log, walk_problems, evidence_files, staged_problems: Vec::new(), stage: None })
     }
 
     /// The DataFusion session.
@@ -211,9 +223,12 @@ impl Engine {
         Ok(Some((schema, merged)))
     }
 
-    /// Evidence files that could not be read completely by the scans run so far.
+    /// Evidence files that could not be read completely: by the scans run so far, or, for a
+    /// staged engine, while staging.
     pub fn problems(&self) -> Vec<FileReport> {
-        self.log.problems()
+        let mut all = self.staged_problems.clone();
+        all.extend(self.log.problems());
+        all
     }
 
     /// What the scans so far read, skipped and pruned.

@@ -62,6 +62,11 @@ enum Fact {
 }
 
 impl Pushdown {
+    /// Facts of an event-time range alone (inclusive bounds, microseconds since the epoch).
+    pub fn time_range(lo: Option<i64>, hi: Option<i64>) -> Self {
+        Self { time_lo: lo, time_hi: hi, ..Self::default() }
+    }
+
     /// Collects what `filters` (a conjunction) say about files and records.
     pub fn from_filters(filters: &[Expr]) -> Self {
         let mut p = Self::default();
