@@ -258,7 +258,18 @@ pub(crate) async fn hunt(a: HuntArgs) -> Result<Done> {
         let lineage = trailsift_detect::lineage::derive(&engine, &a.keys).await.context("key lineage failed")?;
         let ids = lineage.key_ids();
         if !quiet && ids.len() > a.keys.len() {
-            eprintln!("[+] {} key(s) given, {} with derived keys: {}", a.keys.len(), ids.len(), ids.join(", "));
+            // A busy CI user's key can mint thousands of session keys: name a few.
+            const SHOWN: usize = 8;
+            let more = match ids.len().saturating_sub(SHOWN) {
+                0 => String::new(),
+                n => format!(" … and {n} more (`trailsift key` lists them all)"),
+            };
+            eprintln!(
+                "[+] {} key(s) given, {} with derived keys: {}{more}",
+                a.keys.len(),
+                ids.len(),
+                ids[..ids.len().min(SHOWN)].join(", ")
+            );
         }
         Some(ids)
     };

@@ -16,6 +16,9 @@
 //!   only if, for every group, the field a term names equals its literal (or holds a value of
 //!   another type, which only the exact filter can judge).
 
+use std::collections::HashSet;
+
+use aho_corasick::AhoCorasick;
 use memchr::memmem::Finder;
 use simd_json::Node;
 
@@ -33,43 +36,88 @@ pub struct Term {
 /// A conjunction of any-of groups of [`Term`]s.
 #[derive(Debug, Clone)]
 pub struct Prefilter {
-    groups: Vec<Vec<(Term, Finder<'static>)>>,
+    groups: Vec<Group>,
     /// ASCII characters that occur in some literal.
     ascii: [bool; 128],
     /// Whether some literal has a non-ASCII character.
     non_ascii: bool,
 }
 
+/// One any-of group, arranged for its two checks.
+#[derive(Debug, Clone)]
+struct Group {
+    /// The group's literals by field path: terms on one field (a key's lineage: thousands of
+    /// `accessKeyId` values) cost one lookup of the field per record, not one per literal.
+    fields: Vec<(Vec<String>, HashSet<String>)>,
+    /// Finds any of the literals in raw bytes.
+    search: Search,
+}
+
+/// A search for any of a group's literals.
+#[derive(Debug, Clone)]
+enum Search {
+    /// A few literals: one SIMD `memmem` pass each.
+    Few(Vec<Finder<'static>>),
+    /// Many: one Aho-Corasick pass for all (5,839 keys were 5,839 passes over every file).
+    Many(Box<AhoCorasick>),
+}
+
+/// Most literals a group searches for one at a time.
+const FEW_LITERALS: usize = 8;
+
+impl Search {
+    fn new(literals: &[&str]) -> Self {
+        if literals.len() > FEW_LITERALS
+            && let Ok(ac) = AhoCorasick::new(literals)
+        {
+            return Search::Many(Box::new(ac));
+        }
+        Search::Few(literals.iter().map(|l| Finder::new(l.as_bytes()).into_owned()).collect())
+    }
+
+    fn is_match(&self, data: &[u8]) -> bool {
+        match self {
+            Search::Few(finders) => finders.iter().any(|f| f.find(data).is_some()),
+            Search::Many(ac) => ac.is_match(data),
+        }
+    }
+}
+
 impl Prefilter {
     /// A filter requiring, for every group, one of its terms. Returns `None` when no group is
     /// usable; groups holding an empty or unsafe literal are dropped (they cannot prune).
     pub fn new(groups: impl IntoIterator<Item = Vec<Term>>) -> Option<Self> {
-        let mut kept: Vec<Vec<(Term, Finder<'static>)>> = Vec::new();
+        let mut kept: Vec<Group> = Vec::new();
+        let mut ascii = [false; 128];
+        let mut non_ascii = false;
         for g in groups {
             if g.is_empty() || !g.iter().all(|t| is_safe_literal(t.literal.as_bytes()) && !t.path.is_empty()) {
                 continue;
             }
-            kept.push(
-                g.into_iter()
-                    .map(|t| {
-                        let f = Finder::new(t.literal.as_bytes()).into_owned();
-                        (t, f)
-                    })
-                    .collect(),
-            );
+            let mut fields: Vec<(Vec<String>, HashSet<String>)> = Vec::new();
+            let mut literals: Vec<&str> = Vec::new();
+            for t in &g {
+                match fields.iter_mut().find(|(p, _)| *p == t.path) {
+                    Some((_, set)) => {
+                        set.insert(t.literal.clone());
+                    }
+                    None => fields.push((t.path.clone(), HashSet::from([t.literal.clone()]))),
+                }
+                if !literals.contains(&t.literal.as_str()) {
+                    literals.push(&t.literal);
+                }
+                for &b in t.literal.as_bytes() {
+                    match ascii.get_mut(b as usize) {
+                        Some(slot) => *slot = true,
+                        None => non_ascii = true,
+                    }
+                }
+            }
+            let search = Search::new(&literals);
+            kept.push(Group { fields, search });
         }
         if kept.is_empty() {
             return None;
-        }
-        let mut ascii = [false; 128];
-        let mut non_ascii = false;
-        for (t, _) in kept.iter().flatten() {
-            for &b in t.literal.as_bytes() {
-                match ascii.get_mut(b as usize) {
-                    Some(slot) => *slot = true,
-                    None => non_ascii = true,
-                }
-            }
         }
         Some(Self { groups: kept, ascii, non_ascii })
     }
@@ -81,7 +129,7 @@ impl Prefilter {
 
     /// Whether the raw (decompressed, not yet parsed) content of a file may hold a match.
     pub fn file_may_match(&self, data: &[u8]) -> bool {
-        self.groups.iter().all(|g| g.iter().any(|(_, f)| f.find(data).is_some())) || self.escape_may_hide(data)
+        self.groups.iter().all(|g| g.search.is_match(data)) || self.escape_may_hide(data)
     }
 
     /// Whether an escape sequence in `data` could spell a character of a literal, in which
@@ -104,16 +152,16 @@ impl Prefilter {
     /// a string equal to its literal, or a value of another type (which the builder stores as
     /// text, so only the exact filter can decide).
     pub fn record_may_match(&self, nodes: &[Node<'_>], i: usize) -> bool {
-        self.groups.iter().all(|g| g.iter().any(|(t, _)| field_may_equal(nodes, i, &t.path, &t.literal)))
+        self.groups.iter().all(|g| g.fields.iter().any(|(path, lits)| field_may_be_in(nodes, i, path, lits)))
     }
 }
 
-/// Whether some field at `path` below the object at `i` may equal `lit` (every key spelling
-/// the builder would accept is looked at, duplicates included).
-fn field_may_equal(nodes: &[Node<'_>], i: usize, path: &[String], lit: &str) -> bool {
+/// Whether some field at `path` below the object at `i` may equal one of `lits` (every key
+/// spelling the builder would accept is looked at, duplicates included).
+fn field_may_be_in(nodes: &[Node<'_>], i: usize, path: &[String], lits: &HashSet<String>) -> bool {
     let Some((key, rest)) = path.split_first() else {
         return match nodes[i] {
-            Node::String(s) => s == lit,
+            Node::String(s) => lits.contains(s),
             Node::Static(simd_json::StaticNode::Null) => false,
             _ => true,
         };
@@ -125,7 +173,7 @@ fn field_may_equal(nodes: &[Node<'_>], i: usize, path: &[String], lit: &str) -> 
     for _ in 0..len {
         if let Node::String(k) = nodes[j]
             && k.eq_ignore_ascii_case(key)
-            && field_may_equal(nodes, j + 1, rest, lit)
+            && field_may_be_in(nodes, j + 1, rest, lits)
         {
             return true;
         }
@@ -208,6 +256,38 @@ mod tests {
         assert!(record_check(&p, r#"{"userIdentity":{"accessKeyId":12}}"#));
         // Duplicated keys: any of them may be the one the builder kept.
         assert!(record_check(&p, r#"{"userIdentity":{"accessKeyId":"AKIAY","accessKeyId":"AKIAX"}}"#));
+    }
+
+    #[test]
+    fn many_literals_are_searched_at_once_and_judged_alike() {
+        // A lineage of thousands of keys, and a second field in the same group.
+        let keys: Vec<String> = (0..3000).map(|n| format!("ASIAKEY{n:05}")).collect();
+        let mut group: Vec<Term> = keys.iter().map(|k| key(k)).collect();
+        group.push(term(&["sourceIPAddress"], "192.0.2.1"));
+        let many = Prefilter::new([group.clone()]).unwrap();
+        assert!(matches!(many.groups[0].search, Search::Many(_)));
+        assert_eq!(many.groups[0].fields.len(), 2);
+        let files: [&[u8]; 5] = [
+            br#"{"k":"ASIAKEY02999"}"#,
+            br#"{"k":"ASIAKEY00000"}"#,
+            br#"{"k":"ASIAKEY3000"}"#,
+            br#"{"ip":"192.0.2.1"}"#,
+            br#"{"k":"ASIAKEY0299","ip":"192.0.2.10"}"#,
+        ];
+        let expect = [true, true, false, true, true];
+        for (f, want) in files.iter().zip(expect) {
+            assert_eq!(many.file_may_match(f), want, "{}", String::from_utf8_lossy(f));
+            // The same answer as one memmem per literal.
+            let one_by_one = group.iter().any(|t| memchr::memmem::find(f, t.literal.as_bytes()).is_some());
+            assert_eq!(many.file_may_match(f), one_by_one);
+        }
+        assert!(record_check(&many, r#"{"userIdentity":{"accessKeyId":"ASIAKEY01234"}}"#));
+        assert!(record_check(&many, r#"{"sourceIPAddress":"192.0.2.1"}"#));
+        assert!(!record_check(&many, r#"{"userIdentity":{"accessKeyId":"ASIAKEY03000"}}"#));
+        assert!(!record_check(&many, r#"{"userIdentity":{"accessKeyId":"ASIAKEY0123"}}"#));
+        assert!(record_check(&many, r#"{"userIdentity":{"accessKeyId":"AKIAY","ACCESSKEYID":"ASIAKEY00007"}}"#));
+        // Escapes still keep a file.
+        assert!(many.file_may_match(br#"{"k":"\u0041SIAKEY00001"}"#));
     }
 
     #[test]
