@@ -4,6 +4,9 @@
 //! - `decode_parse/all_columns`: inflate + simd-json + every Arrow column, one thread;
 //! - `decode_parse/key_columns`: the same building only the columns a key lookup needs;
 //! - `scan_2_threads/all_columns`: the whole parallel pipeline (what `query` runs);
+//! - `prefilter/lineage_5000_keys`: inflate + the literal pre-filter of a 5,000-key lineage
+//!   (`useridentity.accesskeyid IN (…)`, none present), one thread — near `inflate` when
+//!   the many-literal search costs little;
 //! - `encode_parquet`: the corpus's Arrow batches (built once beforehand) written with the
 //!   store's Parquet settings, one thread — the encoding share of `ingest`, alone;
 //! - `write_store_2_threads`: the whole of `ingest` (scan, encode, merge, manifest) into a
@@ -22,6 +25,7 @@ use trailsift_ingest::builder::BatchBuilder;
 use trailsift_ingest::decode::read_file;
 use trailsift_ingest::discover::{DiscoverOptions, EvidenceFile, discover};
 use trailsift_ingest::parse::{FileSource, Sink, parse_file};
+use trailsift_ingest::prefilter::{Prefilter, Term};
 use trailsift_ingest::scan::{ScanEvent, ScanOptions, spawn_scan};
 use trailsift_ingest::schema::{self, Projection};
 use trailsift_ingest::store::{CHUNK_BYTES, StoreOptions, write_store, writer_properties};
@@ -85,6 +89,24 @@ fn benches(c: &mut Criterion) {
     let key_cols = Projection::new([1, 4, schema::COL_EVENT_TS, schema::COL_EVIDENCE_PATH, schema::COL_EVIDENCE_INDEX]);
     g.bench_function("decode_parse/all_columns", |b| b.iter(|| parse_all(&corpus.files, &all)));
     g.bench_function("decode_parse/key_columns", |b| b.iter(|| parse_all(&corpus.files, &key_cols)));
+    let lineage: Vec<Term> = (0..5000)
+        .map(|n| Term {
+            path: vec!["userIdentity".into(), "accessKeyId".into()],
+            literal: format!("ASIAZZZZBENCH{n:07}"),
+        })
+        .collect();
+    let lineage = Prefilter::new([lineage]).expect("a usable filter");
+    g.bench_function("prefilter/lineage_5000_keys", |b| {
+        let mut buf = Vec::new();
+        b.iter(|| {
+            let mut kept = 0;
+            for f in &corpus.files {
+                assert!(read_file(&f.path, u64::MAX / 4, false, &mut buf).decoded.is_ok());
+                kept += usize::from(lineage.file_may_match(&buf));
+            }
+            black_box(kept)
+        })
+    });
     let files = Arc::new(corpus.files.clone());
     g.bench_function("scan_2_threads/all_columns", |b| {
         b.iter(|| {
