@@ -210,7 +210,7 @@ impl MintSource {
         };
         let count = batches.iter().map(|b| b.num_rows() as u64).sum();
         let held = trailsift_query::Held { schema, rows: trailsift_query::HeldRows::Memory(batches), count }
-            .without(&copies.finish().dropped)?;
+            .without(&copies.finish()?.dropped)?;
         let trailsift_query::HeldRows::Memory(batches) = held.rows else { unreachable!("rows in memory stay there") };
         let table = datafusion::datasource::MemTable::try_new(held.schema, vec![batches])?;
         let ctx = engine.context();

@@ -150,9 +150,9 @@ pub struct DroppedCopies {
 /// Finds the copies [`UNIQUE_VIEW`] would leave out among the records matching `predicate`,
 /// without the view's window over every record.
 ///
-/// Reads four columns in one streaming pass and remembers, per event, a 128-bit hash of
-/// (`eventid`, `recipientaccountid`) and where its first copy is (about 30 bytes per event,
-/// independent of record size); the dropped copies are kept in full. A reader then leaves
+/// Reads four columns in one streaming pass; a [`CopyTracker`] keeps 24 bytes per record (a
+/// 128-bit hash of (`eventid`, `recipientaccountid`) and its place), in memory up to 48 MiB
+/// and in temporary files past that; the dropped copies are kept in full. A reader then leaves
 /// them out with an anti-join on (`evidence_path`, `evidence_index`), below which every
 /// filter still reaches the scan.
 pub async fn dropped_copies(engine: &Engine, predicate: &str) -> Result<DroppedCopies, QueryError> {
@@ -164,38 +164,112 @@ pub async fn dropped_copies(engine: &Engine, predicate: &str) -> Result<DroppedC
     while let Some(batch) = stream.next().await {
         copies.observe(&batch?)?;
     }
-    Ok(copies.finish())
+    copies.finish()
 }
 
-/// Finds, batch by batch, the copies [`UNIQUE_VIEW`] leaves out: per event a 128-bit hash of
-/// (`eventid`, `recipientaccountid`) and where its first copy is (about 30 bytes per event,
-/// independent of record size); the dropped copies are kept in full.
+/// Finds, batch by batch, the copies [`UNIQUE_VIEW`] leaves out, in bounded memory.
+///
+/// Each record with an `eventid` becomes a 24-byte entry: a 128-bit hash of (`eventid`,
+/// `recipientaccountid`) and its place (file, index). At the end the entries are sorted by
+/// (hash, path, index): the copies of one event lie side by side, the first kept and the
+/// others dropped. Up to [`COPY_ENTRIES_IN_MEMORY`] entries are kept in memory; past that they
+/// are spread by hash over [`COPY_BUCKETS`] temporary files, each sorted alone at the end, so
+/// memory no longer grows with the archive. (A hash map of every event's first place took
+/// 920 MB for the 7.6 million events of 10 GiB.) The dropped copies are kept in full.
 #[derive(Debug)]
 pub struct CopyTracker {
     /// Two independently keyed hashers make the 128-bit key.
     hashers: (std::hash::RandomState, std::hash::RandomState),
     paths: Vec<String>,
     path_ids: std::collections::HashMap<String, u32>,
-    first: std::collections::HashMap<u128, (u32, i64)>,
-    dropped: Vec<(u32, i64)>,
+    entries: Vec<Entry>,
+    budget: usize,
+    spill: Option<Spill>,
     records: u64,
+}
+
+/// Hash (high, low) and place (file id << 32 | index).
+type Entry = [u64; 3];
+
+/// Entries held in memory before they go to disk (48 MiB).
+pub const COPY_ENTRIES_IN_MEMORY: usize = 2 << 20;
+/// Temporary files the entries are spread over once they go to disk.
+pub const COPY_BUCKETS: usize = 64;
+
+/// The temporary files of a [`CopyTracker`] past its budget.
+#[derive(Debug)]
+struct Spill {
+    _dir: tempfile::TempDir,
+    paths: Vec<std::path::PathBuf>,
+    files: Vec<std::io::BufWriter<std::fs::File>>,
+}
+
+fn spill_error(e: impl std::fmt::Display) -> QueryError {
+    QueryError::Spill { reason: format!("duplicate tracking: {e}") }
+}
+
+impl Spill {
+    fn new() -> Result<Self, QueryError> {
+        let dir = tempfile::Builder::new().prefix("trailsift-copies-").tempdir().map_err(spill_error)?;
+        let mut paths = Vec::with_capacity(COPY_BUCKETS);
+        let mut files = Vec::with_capacity(COPY_BUCKETS);
+        for b in 0..COPY_BUCKETS {
+            let path = dir.path().join(format!("bucket-{b:02}"));
+            let f = std::fs::File::create(&path).map_err(spill_error)?;
+            files.push(std::io::BufWriter::with_capacity(64 << 10, f));
+            paths.push(path);
+        }
+        Ok(Self { _dir: dir, paths, files })
+    }
+
+    /// Appends `entries` to their buckets (by the hash's top bits).
+    fn write(&mut self, entries: &[Entry]) -> Result<(), QueryError> {
+        use std::io::Write;
+        for e in entries {
+            let bucket = (e[0] >> 58) as usize % COPY_BUCKETS;
+            let mut bytes = [0u8; 24];
+            for (i, w) in e.iter().enumerate() {
+                bytes[i * 8..i * 8 + 8].copy_from_slice(&w.to_le_bytes());
+            }
+            self.files[bucket].write_all(&bytes).map_err(spill_error)?;
+        }
+        Ok(())
+    }
+
+    /// The entries of bucket `b` (after every write is flushed).
+    fn read(&self, b: usize) -> Result<Vec<Entry>, QueryError> {
+        let bytes = std::fs::read(&self.paths[b]).map_err(spill_error)?;
+        Ok(bytes
+            .chunks_exact(24)
+            .map(|c| {
+                let w = |i: usize| u64::from_le_bytes(c[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+                [w(0), w(1), w(2)]
+            })
+            .collect())
+    }
 }
 
 impl Default for CopyTracker {
     fn default() -> Self {
-        Self {
-            hashers: (std::hash::RandomState::new(), std::hash::RandomState::new()),
-            paths: Vec::new(),
-            path_ids: Default::default(),
-            first: Default::default(),
-            dropped: Vec::new(),
-            records: 0,
-        }
+        Self::with_budget(COPY_ENTRIES_IN_MEMORY)
     }
 }
 
 impl CopyTracker {
-    fn key(&self, e: &str, a: Option<&str>) -> u128 {
+    /// A tracker that keeps at most `entries` entries in memory before it spills.
+    pub fn with_budget(entries: usize) -> Self {
+        Self {
+            hashers: (std::hash::RandomState::new(), std::hash::RandomState::new()),
+            paths: Vec::new(),
+            path_ids: Default::default(),
+            entries: Vec::new(),
+            budget: entries.max(1),
+            spill: None,
+            records: 0,
+        }
+    }
+
+    fn key(&self, e: &str, a: Option<&str>) -> (u64, u64) {
         use std::hash::{BuildHasher, Hasher};
         let one = |b: &std::hash::RandomState| {
             let mut h = b.build_hasher();
@@ -210,7 +284,7 @@ impl CopyTracker {
             }
             h.finish()
         };
-        (u128::from(one(&self.hashers.0)) << 64) | u128::from(one(&self.hashers.1))
+        (one(&self.hashers.0), one(&self.hashers.1))
     }
 
     /// Takes in the records of `batch`, which must have the columns `eventid`,
@@ -236,44 +310,75 @@ impl CopyTracker {
             let pid = match self.path_ids.get(path) {
                 Some(&p) => p,
                 None => {
-                    let p = self.paths.len() as u32;
+                    let p = u32::try_from(self.paths.len()).map_err(spill_error)?;
                     self.paths.push(path.to_string());
                     self.path_ids.insert(path.to_string(), p);
                     p
                 }
             };
-            let loc = (pid, index.value(r));
-            let k = self.key(ids.value(r), accts.is_valid(r).then(|| accts.value(r)));
-            match self.first.entry(k) {
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert(loc);
-                }
-                std::collections::hash_map::Entry::Occupied(mut o) => {
-                    let kept = *o.get();
-                    let paths = &self.paths;
-                    let earlier = (paths[loc.0 as usize].as_str(), loc.1) < (paths[kept.0 as usize].as_str(), kept.1);
-                    if earlier {
-                        o.insert(loc);
-                        self.dropped.push(kept);
-                    } else {
-                        self.dropped.push(loc);
-                    }
-                }
+            let idx = u32::try_from(index.value(r))
+                .map_err(|_| spill_error(format!("record index {} of {path} is out of range", index.value(r))))?;
+            let (hi, lo) = self.key(ids.value(r), accts.is_valid(r).then(|| accts.value(r)));
+            self.entries.push([hi, lo, (u64::from(pid) << 32) | u64::from(idx)]);
+            if self.entries.len() >= self.budget {
+                let spill = match &mut self.spill {
+                    Some(s) => s,
+                    None => self.spill.insert(Spill::new()?),
+                };
+                spill.write(&self.entries)?;
+                self.entries.clear();
             }
         }
         Ok(())
     }
 
     /// The records seen and the copies to leave out, sorted.
-    pub fn finish(self) -> DroppedCopies {
+    ///
+    /// # Errors
+    /// [`QueryError::Spill`] when the temporary files cannot be read back.
+    pub fn finish(mut self) -> Result<DroppedCopies, QueryError> {
+        // Places compare as (path, index): file ids are ranked by path first.
+        let mut order: Vec<u32> = (0..self.paths.len() as u32).collect();
+        order.sort_by(|&a, &b| self.paths[a as usize].cmp(&self.paths[b as usize]));
+        let mut rank = vec![0u32; self.paths.len()];
+        for (r, &id) in order.iter().enumerate() {
+            rank[id as usize] = r as u32;
+        }
+        let place = |e: &Entry| (rank[(e[2] >> 32) as usize], e[2] as u32);
+        let mut dropped: Vec<u64> = Vec::new();
+        let mut sweep = |mut entries: Vec<Entry>| {
+            entries.sort_unstable_by(|a, b| (a[0], a[1], place(a)).cmp(&(b[0], b[1], place(b))));
+            for pair in entries.windows(2) {
+                if (pair[0][0], pair[0][1]) == (pair[1][0], pair[1][1]) {
+                    dropped.push(pair[1][2]);
+                }
+            }
+        };
+        match self.spill.take() {
+            None => sweep(std::mem::take(&mut self.entries)),
+            Some(mut spill) => {
+                spill.write(&self.entries)?;
+                self.entries = Vec::new();
+                for f in &mut spill.files {
+                    std::io::Write::flush(f).map_err(spill_error)?;
+                }
+                for b in 0..COPY_BUCKETS {
+                    sweep(spill.read(b)?);
+                }
+            }
+        }
         let paths = self.paths;
-        let mut dropped: Vec<EvidenceLocation> = self
-            .dropped
+        let mut dropped: Vec<EvidenceLocation> = dropped
             .into_iter()
-            .map(|(p, i)| EvidenceLocation { path: paths[p as usize].clone(), index: i })
+            .map(|p| EvidenceLocation { path: paths[(p >> 32) as usize].clone(), index: i64::from(p as u32) })
             .collect();
         dropped.sort_by(|a, b| (a.path.as_str(), a.index).cmp(&(b.path.as_str(), b.index)));
-        DroppedCopies { records: self.records, table: None, dropped }
+        Ok(DroppedCopies { records: self.records, table: None, dropped })
+    }
+
+    /// Whether the entries went to temporary files.
+    pub fn spilled(&self) -> bool {
+        self.spill.is_some()
     }
 }
 
@@ -289,7 +394,7 @@ pub async fn hold_unique(
     let df = engine.sql(&format!("SELECT * FROM cloudtrail WHERE {predicate}")).await?;
     let mut copies = CopyTracker::default();
     let held = engine.hold_with(df, budget, &mut |b| copies.observe(b)).await?;
-    let found = copies.finish();
+    let found = copies.finish()?;
     if found.dropped.is_empty() {
         return Ok((held, found));
     }
@@ -396,4 +501,94 @@ fn report_from_batches(batches: &[RecordBatch]) -> Result<DuplicateReport, arrow
         }
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use arrow::array::{Int64Array, StringArray};
+
+    use super::*;
+
+    /// Records in scan order (files interleaved, as parallel scans deliver them), with copies
+    /// of events across files and accounts, and records without an `eventid`.
+    fn batches() -> Vec<RecordBatch> {
+        let mut out = Vec::new();
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for chunk in 0..40 {
+            let (mut ids, mut accts, mut paths, mut index) = (vec![], vec![], vec![], vec![]);
+            for r in 0..250i64 {
+                let n = next();
+                // 3,000 distinct events over 10,000 records: most have copies.
+                ids.push((n % 50 != 0).then(|| format!("evt-{}", n % 3000)));
+                accts.push(match n % 7 {
+                    0 => None,
+                    1 => Some("222222222222".to_string()),
+                    _ => Some("111111111111".to_string()),
+                });
+                paths.push(format!("ev/f{:03}.json.gz", (chunk * 37 + r as usize) % 101));
+                index.push(chunk as i64 * 1000 + r);
+            }
+            out.push(
+                RecordBatch::try_from_iter(vec![
+                    ("eventid", Arc::new(StringArray::from(ids)) as ArrayRef),
+                    ("recipientaccountid", Arc::new(StringArray::from(accts)) as ArrayRef),
+                    ("evidence_path", Arc::new(StringArray::from(paths)) as ArrayRef),
+                    ("evidence_index", Arc::new(Int64Array::from(index)) as ArrayRef),
+                ])
+                .unwrap(),
+            );
+        }
+        out
+    }
+
+    /// The oracle: per (eventid, account) by value, every place; all but the least dropped.
+    fn oracle(batches: &[RecordBatch]) -> Vec<EvidenceLocation> {
+        type Event = (String, Option<String>);
+        let mut by_event: BTreeMap<Event, Vec<(String, i64)>> = BTreeMap::new();
+        for b in batches {
+            let s = |i: usize| b.column(i).as_string::<i32>().clone();
+            let (ids, accts, paths) = (s(0), s(1), s(2));
+            let index = b.column(3).as_primitive::<arrow::datatypes::Int64Type>();
+            for r in 0..b.num_rows() {
+                if ids.is_valid(r) {
+                    let key = (ids.value(r).to_string(), accts.is_valid(r).then(|| accts.value(r).to_string()));
+                    by_event.entry(key).or_default().push((paths.value(r).to_string(), index.value(r)));
+                }
+            }
+        }
+        let mut dropped: Vec<EvidenceLocation> = by_event
+            .into_values()
+            .flat_map(|mut places| {
+                places.sort();
+                places.into_iter().skip(1).map(|(path, index)| EvidenceLocation { path, index })
+            })
+            .collect();
+        dropped.sort_by(|a, b| (a.path.as_str(), a.index).cmp(&(b.path.as_str(), b.index)));
+        dropped
+    }
+
+    #[test]
+    fn copies_found_in_memory_and_on_disk_match_the_oracle() {
+        let batches = batches();
+        let want = oracle(&batches);
+        assert!(want.len() > 4000, "the corpus has many copies: {}", want.len());
+        for budget in [COPY_ENTRIES_IN_MEMORY, 1000, 7, 1] {
+            let mut t = CopyTracker::with_budget(budget);
+            for b in &batches {
+                t.observe(b).unwrap();
+            }
+            assert_eq!(t.spilled(), budget < 10_000, "budget {budget}");
+            let found = t.finish().unwrap();
+            assert_eq!(found.records, 10_000);
+            assert_eq!(found.dropped, want, "budget {budget}");
+        }
+    }
 }
