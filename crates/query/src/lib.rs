@@ -112,7 +112,7 @@ pub struct Engine {
     /// Files with problems met while staging ([`Engine::open_staged`]).
     staged_problems: Vec<FileReport>,
     /// The temporary store of a staged engine, removed with it.
-    stage: Option<tempfile::TempDir>,
+    _stage: Option<tempfile::TempDir>,
 }
 
 impl Engine {
@@ -158,7 +158,7 @@ impl Engine {
             register_cloudtrail(&ctx, Arc::new(table))?;
         }
         duplicates::register_unique_view(&ctx).await?;
-        Ok(Self { ctx, log, walk_problems, evidence_files, staged_problems: Vec::new(), stage: None })
+        Ok(Self { ctx, log, walk_problems, evidence_files, staged_problems: Vec::new(), _stage: None })
     }
 
     /// The DataFusion session.

@@ -82,15 +82,12 @@ impl Engine {
         let mut files = Vec::new();
         let mut pruned = 0;
         for f in found.files {
-            let keep = match f.kind {
-                FileKind::CloudtrailDigest | FileKind::Unknown => false,
-                FileKind::Cloudtrail | FileKind::CloudtrailInsight | FileKind::JsonCandidate => times.may_hold(&f),
-                FileKind::VpcFlowText | FileKind::VpcFlowParquet => true,
-            };
-            if keep {
-                files.push(f);
-            } else if matches!(f.kind, FileKind::Cloudtrail | FileKind::CloudtrailInsight | FileKind::JsonCandidate) {
-                pruned += 1;
+            match f.kind {
+                FileKind::CloudtrailDigest | FileKind::Unknown => {}
+                FileKind::Cloudtrail | FileKind::CloudtrailInsight | FileKind::JsonCandidate if !times.may_hold(&f) => {
+                    pruned += 1
+                }
+                _ => files.push(f),
             }
         }
         let base = match &stage.dir {
@@ -127,13 +124,8 @@ impl Engine {
         engine.walk_problems = manifest.walk_problems;
         engine.staged_problems = manifest.files.into_iter().filter(FileReport::has_problem).collect();
         let store_bytes = dir_bytes(&out);
-        engine.stage = Some(tmp);
+        engine._stage = Some(tmp);
         Ok((engine, StageSummary { store_bytes, ..summary }))
-    }
-
-    /// Whether this engine reads a temporary store made by [`Engine::open_staged`].
-    pub fn is_staged(&self) -> bool {
-        self.stage.is_some()
     }
 }
 
