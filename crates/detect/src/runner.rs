@@ -295,19 +295,19 @@ async fn define_events(engine: &Engine, opts: &HuntOptions) -> Result<(u64, u64,
             held_parts.push(held.held.clone());
             continue;
         }
-        if opts.keys.is_some() {
+        let found = if opts.keys.is_some() {
             // One key's activity: held once (in memory unless large), so detections do
             // not rescan; the duplicate copies are found in the same pass.
             let (part, found) = trailsift_query::hold_unique(engine, p, trailsift_query::HELD_BYTES).await?;
-            rows += found.records - found.dropped.len() as u64;
-            dropped += found.dropped.len() as u64;
             held_parts.push(part);
+            found
         } else {
             let (sql, found) = trailsift_query::unique_scan(engine, p).await?;
-            rows += found.records - found.dropped.len() as u64;
-            dropped += found.dropped.len() as u64;
             selects.push(sql);
-        }
+            found
+        };
+        rows += found.records - found.dropped.len() as u64;
+        dropped += found.dropped.len() as u64;
     }
     ctx.deregister_table(EVENTS_VIEW)?;
     if held_parts.is_empty() {
