@@ -1,4 +1,5 @@
-//! Arrow column builders filled straight from a simd-json tape, one pass per record.
+//! Arrow column builders filled one record at a time, either from a simd-json tape or
+//! straight from the record's bytes ([`crate::direct`]); both ways build the same rows.
 //!
 //! Only the projected columns are built. Nested structs (`useridentity`, `tlsdetails`, …) are
 //! built whole when projected, unless the projection names the fields a query reads
@@ -9,14 +10,13 @@
 use std::sync::Arc;
 
 use arrow::array::builder::NullBufferBuilder;
-use arrow::array::{
-    Array, ArrayRef, Date32Builder, Int64Builder, ListArray, RecordBatch, RecordBatchOptions, StringBuilder,
-    StructArray, TimestampMicrosecondBuilder,
-};
+use arrow::array::{Array, ArrayRef, ListArray, RecordBatch, RecordBatchOptions, StructArray};
 use arrow::buffer::OffsetBuffer;
-use arrow::datatypes::{Field, Fields, SchemaRef};
+use arrow::datatypes::{Date32Type, Field, Fields, Int64Type, SchemaRef, TimestampMicrosecondType};
 use simd_json::{Node, StaticNode};
 
+use crate::columns::{PrimBuilder, TextBuilder};
+use crate::direct::{Bufs, Cursor, Direct};
 use crate::json::{skip, write_scalar_text, write_str, write_value};
 use crate::schema::{self, Kind, Leaves, Projection, RECORD_FIELDS, Spec};
 
@@ -82,8 +82,8 @@ struct StructCol {
 
 #[derive(Debug)]
 enum Col {
-    Str(StringBuilder),
-    Json(StringBuilder),
+    Str(TextBuilder),
+    Json(TextBuilder),
     Struct(Box<StructCol>),
     List {
         item: Box<StructCol>,
@@ -160,6 +160,47 @@ impl StructCol {
         (j, lossless)
     }
 
+    /// Keeps the first `rows` rows.
+    fn truncate(&mut self, rows: usize) {
+        for c in &mut self.children {
+            c.truncate(rows);
+        }
+        self.validity.truncate(rows);
+    }
+
+    /// [`append_object`](Self::append_object) read straight from the bytes (the cursor is
+    /// at `{`).
+    fn append_object_direct(&mut self, c: &mut Cursor<'_>, bufs: &mut Bufs) -> Direct<bool> {
+        self.seen.iter_mut().for_each(|s| *s = false);
+        let mut lossless = true;
+        if c.open(b'}')? {
+            loop {
+                let key = c.key()?;
+                match self.keys.find(key) {
+                    Some(f) if matches!(self.children[f], Col::Nulls { .. }) => c.skip(bufs)?,
+                    Some(f) if !self.seen[f] => {
+                        self.seen[f] = true;
+                        lossless &= self.children[f].append_direct(c, bufs)?;
+                    }
+                    _ => {
+                        lossless = false;
+                        c.skip(bufs)?;
+                    }
+                }
+                if !c.next_or_close(b'}')? {
+                    break;
+                }
+            }
+        }
+        for (f, seen) in self.seen.iter().enumerate() {
+            if !seen {
+                self.children[f].append_null();
+            }
+        }
+        self.validity.append_non_null();
+        Ok(lossless)
+    }
+
     fn finish(&mut self) -> StructArray {
         let children: Vec<ArrayRef> = self.children.iter_mut().map(Col::finish).collect();
         StructArray::try_new(self.fields.clone(), children, self.validity.finish())
@@ -170,8 +211,8 @@ impl StructCol {
 impl Col {
     fn new(kind: Kind, leaves: &Leaves) -> Self {
         match kind {
-            Kind::Str => Col::Str(StringBuilder::new()),
-            Kind::Json => Col::Json(StringBuilder::new()),
+            Kind::Str => Col::Str(TextBuilder::new()),
+            Kind::Json => Col::Json(TextBuilder::new()),
             Kind::Struct(specs) => Col::Struct(Box::new(StructCol::new(specs, leaves))),
             Kind::ListOfStruct(specs) => Col::List {
                 item: Box::new(StructCol::new(specs, &Leaves::All)),
@@ -285,6 +326,112 @@ impl Col {
         }
     }
 
+    /// Keeps the first `rows` rows.
+    fn truncate(&mut self, rows: usize) {
+        match self {
+            Col::Str(b) | Col::Json(b) => b.truncate(rows),
+            Col::Nulls { len, .. } => *len = (*len).min(rows),
+            Col::Struct(s) => s.truncate(rows),
+            Col::List { item, offsets, validity } => {
+                // The items of a list cut short mid-way (no offset yet) go too.
+                let keep = rows.min(offsets.len() - 1);
+                item.truncate(offsets[keep] as usize);
+                offsets.truncate(keep + 1);
+                validity.truncate(rows);
+            }
+        }
+    }
+
+    /// [`append`](Self::append) read straight from the bytes: appends the value at the
+    /// cursor and moves past it; returns whether it was represented without loss.
+    fn append_direct(&mut self, c: &mut Cursor<'_>, bufs: &mut Bufs) -> Direct<bool> {
+        match self {
+            Col::Nulls { len, .. } => {
+                c.skip(bufs)?;
+                *len += 1;
+                Ok(true)
+            }
+            Col::Str(b) => match c.peek()? {
+                b'"' => {
+                    c.string()?.unescape_into(b, bufs)?;
+                    b.end_value();
+                    Ok(true)
+                }
+                b'{' | b'[' => {
+                    c.json(b, bufs)?;
+                    b.end_value();
+                    Ok(false)
+                }
+                _ if c.null()? => {
+                    b.append_null();
+                    Ok(true)
+                }
+                _ => {
+                    c.scalar_text(b, bufs)?;
+                    b.end_value();
+                    Ok(true)
+                }
+            },
+            Col::Json(b) => {
+                if c.null()? {
+                    b.append_null();
+                } else {
+                    c.json_text(b, bufs)?;
+                    b.end_value();
+                }
+                Ok(true)
+            }
+            Col::Struct(s) => match c.peek()? {
+                b'{' => s.append_object_direct(c, bufs),
+                _ if c.null()? => {
+                    s.append_null();
+                    Ok(true)
+                }
+                _ => {
+                    c.skip(bufs)?;
+                    s.append_null();
+                    Ok(false)
+                }
+            },
+            Col::List { item, offsets, validity } => match c.peek()? {
+                b'[' => {
+                    let mut lossless = true;
+                    let mut len = 0;
+                    if c.open(b']')? {
+                        loop {
+                            len += 1;
+                            match c.peek()? {
+                                b'{' => lossless &= item.append_object_direct(c, bufs)?,
+                                _ if c.null()? => item.append_null(),
+                                _ => {
+                                    c.skip(bufs)?;
+                                    item.append_null();
+                                    lossless = false;
+                                }
+                            }
+                            if !c.next_or_close(b']')? {
+                                break;
+                            }
+                        }
+                    }
+                    let last = *offsets.last().expect("offsets start at 0");
+                    offsets.push(last + len);
+                    validity.append_non_null();
+                    Ok(lossless)
+                }
+                _ if c.null()? => {
+                    self.append_null();
+                    Ok(true)
+                }
+                _ => {
+                    c.skip(bufs)?;
+                    self.append_null();
+                    Ok(false)
+                }
+            },
+        }
+    }
+
     fn finish(&mut self) -> ArrayRef {
         match self {
             Col::Str(b) | Col::Json(b) => Arc::new(b.finish()),
@@ -329,20 +476,22 @@ pub struct BatchBuilder {
     keys: KeyIndex,
     /// For each of [`RECORD_FIELDS`], its builder, if it is built.
     cols: Vec<Option<Col>>,
-    event_ts: Option<TimestampMicrosecondBuilder>,
-    evidence_path: Option<StringBuilder>,
-    evidence_index: Option<Int64Builder>,
-    path_account: Option<StringBuilder>,
-    path_region: Option<StringBuilder>,
-    path_date: Option<Date32Builder>,
-    extra: Option<StringBuilder>,
-    evidence_verification: Option<StringBuilder>,
+    event_ts: Option<PrimBuilder<TimestampMicrosecondType>>,
+    evidence_path: Option<TextBuilder>,
+    evidence_index: Option<PrimBuilder<Int64Type>>,
+    path_account: Option<TextBuilder>,
+    path_region: Option<TextBuilder>,
+    path_date: Option<PrimBuilder<Date32Type>>,
+    extra: Option<TextBuilder>,
+    evidence_verification: Option<TextBuilder>,
     /// Verification status of the file being read (a per-file constant, like its path).
     verification: Option<String>,
     rows: usize,
     seen: Vec<bool>,
     scratch: String,
     extra_buf: String,
+    bufs: Bufs,
+    direct: bool,
 }
 
 impl BatchBuilder {
@@ -362,22 +511,34 @@ impl BatchBuilder {
             // unknown ones (`eventTime` is always found: `event_ts` is made from it).
             keys: KeyIndex::only(RECORD_FIELDS, |i| want_extra || wants(i) || i == EVENT_TIME),
             cols,
-            event_ts: wants(schema::COL_EVENT_TS)
-                .then(|| TimestampMicrosecondBuilder::new().with_data_type(schema::event_ts_type())),
-            evidence_path: wants(schema::COL_EVIDENCE_PATH).then(StringBuilder::new),
-            evidence_index: wants(schema::COL_EVIDENCE_INDEX).then(Int64Builder::new),
-            path_account: wants(schema::COL_PATH_ACCOUNT).then(StringBuilder::new),
-            path_region: wants(schema::COL_PATH_REGION).then(StringBuilder::new),
-            path_date: wants(schema::COL_PATH_DATE).then(Date32Builder::new),
-            extra: want_extra.then(StringBuilder::new),
-            evidence_verification: wants(schema::COL_EVIDENCE_VERIFICATION).then(StringBuilder::new),
+            event_ts: wants(schema::COL_EVENT_TS).then(|| PrimBuilder::with_data_type(schema::event_ts_type())),
+            evidence_path: wants(schema::COL_EVIDENCE_PATH).then(TextBuilder::new),
+            evidence_index: wants(schema::COL_EVIDENCE_INDEX).then(PrimBuilder::new),
+            path_account: wants(schema::COL_PATH_ACCOUNT).then(TextBuilder::new),
+            path_region: wants(schema::COL_PATH_REGION).then(TextBuilder::new),
+            path_date: wants(schema::COL_PATH_DATE).then(PrimBuilder::new),
+            extra: want_extra.then(TextBuilder::new),
+            evidence_verification: wants(schema::COL_EVIDENCE_VERIFICATION).then(TextBuilder::new),
             verification: None,
             projection,
             rows: 0,
             seen: vec![false; RECORD_FIELDS.len()],
             scratch: String::new(),
             extra_buf: String::new(),
+            bufs: Bufs::default(),
+            direct: std::env::var_os("TRAILSIFT_TAPE_ONLY").is_none(),
         }
+    }
+
+    /// Whether envelopes are read straight from their bytes ([`crate::direct`]; on by
+    /// default). Off, every record goes through the simd-json tape (the tests compare both).
+    pub fn direct(&self) -> bool {
+        self.direct
+    }
+
+    /// Turns the direct reader on or off.
+    pub fn set_direct(&mut self, on: bool) {
+        self.direct = on;
     }
 
     /// The schema of the batches this builder produces.
@@ -449,13 +610,105 @@ impl BatchBuilder {
             };
             j = next;
         }
+        let ts = event_time.and_then(crate::time::parse_timestamp_micros);
+        self.end_record(ts, src);
+    }
+
+    /// Appends the record whose object starts at the cursor (at its `{`), read straight from
+    /// the bytes, and moves the cursor past it. On [`Bail`](crate::direct::Bail) the record
+    /// is partly appended: the caller must [`truncate`](Self::truncate) to the rows it had.
+    pub fn append_record_direct(&mut self, c: &mut Cursor<'_>, src: &RecordSource<'_>) -> Direct<()> {
+        self.seen.iter_mut().for_each(|s| *s = false);
+        let want_extra = self.extra.is_some();
+        self.extra_buf.clear();
+        let mut event_time_at = None;
+        if c.open(b'}')? {
+            loop {
+                let key = c.key()?;
+                let value_at = c.pos;
+                match self.keys.find(key).filter(|&f| !self.seen[f]) {
+                    Some(f) => {
+                        self.seen[f] = true;
+                        if f == EVENT_TIME {
+                            event_time_at = Some(value_at);
+                        }
+                        match &mut self.cols[f] {
+                            Some(col) => {
+                                if !col.append_direct(c, &mut self.bufs)? && want_extra {
+                                    let mut again = c.clone();
+                                    again.pos = value_at;
+                                    push_extra_direct(&mut self.extra_buf, key, &mut again, &mut self.bufs)?;
+                                }
+                            }
+                            None => c.skip(&mut self.bufs)?,
+                        }
+                    }
+                    None if want_extra => push_extra_direct(&mut self.extra_buf, key, c, &mut self.bufs)?,
+                    None => c.skip(&mut self.bufs)?,
+                }
+                if !c.next_or_close(b'}')? {
+                    break;
+                }
+            }
+        }
+        let mut ts = None;
+        if let Some(at) = event_time_at {
+            let mut t = c.clone();
+            t.pos = at;
+            if t.peek()? == b'"' {
+                let s = t.string()?;
+                ts = match s.plain() {
+                    Some(p) => crate::time::parse_timestamp_micros(p),
+                    None => {
+                        let mut text = String::new();
+                        s.unescape_into(&mut text, &mut self.bufs)?;
+                        crate::time::parse_timestamp_micros(&text)
+                    }
+                };
+            }
+        }
+        self.end_record(ts, src);
+        Ok(())
+    }
+
+    /// Keeps only the first `rows` pending rows: takes back records appended since (also one
+    /// cut short by a [`Bail`](crate::direct::Bail)).
+    pub fn truncate(&mut self, rows: usize) {
+        for col in self.cols.iter_mut().flatten() {
+            col.truncate(rows);
+        }
+        let texts = [
+            &mut self.evidence_path,
+            &mut self.path_account,
+            &mut self.path_region,
+            &mut self.extra,
+            &mut self.evidence_verification,
+        ];
+        for b in texts.into_iter().flatten() {
+            b.truncate(rows);
+        }
+        if let Some(b) = &mut self.event_ts {
+            b.truncate(rows);
+        }
+        if let Some(b) = &mut self.evidence_index {
+            b.truncate(rows);
+        }
+        if let Some(b) = &mut self.path_date {
+            b.truncate(rows);
+        }
+        self.rows = self.rows.min(rows);
+    }
+
+    /// Fills a record's missing fields with nulls and appends its derived and provenance
+    /// columns.
+    fn end_record(&mut self, event_ts: Option<i64>, src: &RecordSource<'_>) {
         for (f, col) in self.cols.iter_mut().enumerate() {
             if let (false, Some(col)) = (self.seen[f], col) {
                 col.append_null();
             }
         }
         if let Some(b) = &mut self.event_ts {
-            b.append_option(event_time.and_then(crate::time::parse_timestamp_micros));
+            b.append_option(event_ts);
         }
         if let Some(b) = &mut self.evidence_path {
             b.append_value(src.path);
@@ -523,6 +776,13 @@ impl BatchBuilder {
                 .expect("builders match the projected schema"),
         )
     }
+}
+
+fn push_extra_direct(buf: &mut String, key: &str, c: &mut Cursor<'_>, bufs: &mut Bufs) -> Direct<()> {
+    buf.push(if buf.is_empty() { '{' } else { ',' });
+    write_str(buf, key);
+    buf.push(':');
+    c.json(buf, bufs)
 }
 
 fn push_extra(buf: &mut String, nodes: &[Node<'_>], key: &str, value_at: usize) {

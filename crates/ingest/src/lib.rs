@@ -1,6 +1,7 @@
 //! trailsift-ingest: finds evidence files, reads them (memory-mapped, gzip with every member,
-//! size-capped), and parses CloudTrail records with simd-json straight into Arrow record
-//! batches in the `cloudtrail` schema (Athena column names, plus provenance columns).
+//! size-capped), and parses CloudTrail records straight into Arrow record batches in the
+//! `cloudtrail` schema (Athena column names, plus provenance columns): delivery envelopes with
+//! a direct reader ([`direct`]), anything else or anything unsure with simd-json.
 //!
 //! Problems with evidence are data, not errors: every file gets a [`scan::FileReport`] with
 //! its record counts (seen = loaded + rejected) and reasons. This crate knows nothing of SQL,
@@ -21,7 +22,9 @@
 //! ```
 
 pub mod builder;
+pub mod columns;
 pub mod decode;
+pub mod direct;
 pub mod discover;
 pub mod error;
 pub mod json;

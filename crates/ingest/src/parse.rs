@@ -2,8 +2,9 @@
 //!
 //! Accepted shapes: the delivery envelope `{"Records":[…]}`, a bare array of records, one
 //! record alone, and one record (or one envelope) per line, as CloudTrail Lake and CloudWatch
-//! Logs exports write them. The whole document is parsed with simd-json in one go (the fast
-//! path). When that fails — invalid JSON, invalid UTF-8, a truncated file — the file is split
+//! Logs exports write them. A delivery envelope is read record by record straight from its
+//! bytes ([`crate::direct`], the fast path). Otherwise the whole document is parsed with
+//! simd-json in one go. When that fails — invalid JSON, invalid UTF-8, a truncated file — the file is split
 //! into records by a byte scanner and each record is parsed alone, so a bad record is
 //! rejected with its index and reason and every good record around it still loads.
 
@@ -33,6 +34,10 @@ pub struct ParseOutcome {
     pub loaded: u64,
     /// Records passed over by a query's literal pre-filter (they cannot match it).
     pub filtered: u64,
+    /// Of the records loaded, those read straight from the bytes ([`crate::direct`]); the
+    /// others went through the simd-json tape (all of them when the direct reader gave the
+    /// file up part-way).
+    pub read_directly: u64,
     /// Records rejected, with index and reason.
     pub rejects: Vec<Reject>,
     /// A problem with the file as a whole (the records before it may still have loaded).
@@ -69,6 +74,11 @@ struct State<'s, 'a> {
     file: FileSource<'s>,
     decided: bool,
     out: ParseOutcome,
+    /// Records of this file whose rows were handed on in a batch (counted from the first).
+    emitted: u64,
+    /// The first records, already loaded by the direct path before it gave the file up: the
+    /// tape path counts them without appending them again.
+    skip: u64,
 }
 
 impl State<'_, '_> {
@@ -88,6 +98,11 @@ impl State<'_, '_> {
                     return false;
                 }
             }
+            if self.out.seen < self.skip {
+                self.out.seen += 1;
+                self.out.loaded += 1;
+                return true;
+            }
             if let Some(p) = self.sink.prefilter
                 && !p.record_may_match(nodes, i)
             {
@@ -105,15 +120,21 @@ impl State<'_, '_> {
             self.sink.builder.append_record(nodes, i, &src);
             self.out.seen += 1;
             self.out.loaded += 1;
-            if self.sink.builder.len() >= self.sink.batch_rows
-                && let Some(b) = self.sink.builder.finish()
-            {
-                (self.sink.on_batch)(b);
-            }
+            self.maybe_flush();
         } else {
             self.reject(format!("record is not a JSON object (found {})", type_name(&nodes[i])));
         }
         true
+    }
+
+    /// Hands the pending rows on once there are enough of them.
+    fn maybe_flush(&mut self) {
+        if self.sink.builder.len() >= self.sink.batch_rows
+            && let Some(b) = self.sink.builder.finish()
+        {
+            (self.sink.on_batch)(b);
+            self.emitted = self.out.seen;
+        }
     }
 
     /// A parsed top-level value: an envelope, an array of records, or one record.
@@ -242,7 +263,7 @@ pub fn parse_file(
     sink: &mut Sink<'_>,
     reread: &mut dyn FnMut(&mut Vec<u8>) -> Option<()>,
 ) -> ParseOutcome {
-    let mut st = State { sink, file, decided: false, out: ParseOutcome::default() };
+    let mut st = State { sink, file, decided: false, out: ParseOutcome::default(), emitted: 0, skip: 0 };
     let start = skip_ws(data, 0);
     if start >= data.len() {
         st.out.error = Some(if data.is_empty() {
@@ -268,6 +289,14 @@ pub fn parse_file(
         && let Some(p) = st.sink.prefilter
         && starts_like_envelope(data, start)
         && parse_matching_records(&mut st, p, data)
+    {
+        return finish(st);
+    }
+    if truncated.is_none()
+        && st.sink.prefilter.is_none()
+        && st.sink.builder.direct()
+        && starts_like_envelope(data, start)
+        && parse_direct(&mut st, data)
     {
         return finish(st);
     }
@@ -332,6 +361,84 @@ fn parse_matching_records(st: &mut State<'_, '_>, p: &Prefilter, data: &mut [u8]
     done
 }
 
+/// The direct path for a delivery envelope: each record is read straight from the bytes into
+/// the builder ([`crate::direct`]), without a tape. A record the direct reader is unsure of is
+/// taken back and read alone with simd-json, as the tape path would read it. Returns false,
+/// having taken back every row of the file, when the file is not valid UTF-8, not a
+/// well-formed envelope, or holds a record simd-json refuses too: the tape path then reads
+/// the whole file and reports its problems as it always has.
+fn parse_direct(st: &mut State<'_, '_>, data: &[u8]) -> bool {
+    let Ok(text) = simdutf8::basic::from_utf8(data) else {
+        return false;
+    };
+    let first_row = st.sink.builder.len();
+    st.decided = true; // the envelope itself says CloudTrail
+    if read_envelope(st, text).is_err() {
+        // Take back the rows not yet handed on; those that were are skipped by the tape path
+        // (they are the file's first records, all loaded, and it would load them alike).
+        st.sink.builder.truncate(if st.emitted > 0 { 0 } else { first_row });
+        st.skip = st.emitted;
+        st.out = ParseOutcome::default();
+        st.decided = false;
+        return false;
+    }
+    true
+}
+
+fn read_envelope(st: &mut State<'_, '_>, text: &str) -> crate::direct::Direct<()> {
+    use crate::direct::{Bail, Cursor};
+    let mut c = Cursor::new(text);
+    c.ws();
+    c.eat(b'{')?;
+    c.ws();
+    c.eat_str("\"Records\"")?;
+    c.ws();
+    c.eat(b':')?;
+    c.ws();
+    if c.peek()? != b'[' {
+        return Err(Bail);
+    }
+    let mut tape_copy = Vec::new();
+    if c.open(b']')? {
+        loop {
+            if c.peek()? != b'{' {
+                return Err(Bail);
+            }
+            let at = c.pos;
+            let rows = st.sink.builder.len();
+            let src = RecordSource {
+                path: st.file.path,
+                index: st.out.seen,
+                account: st.file.info.account.as_deref(),
+                region: st.file.info.region.as_deref(),
+                date: st.file.info.date,
+            };
+            if st.sink.builder.append_record_direct(&mut c, &src).is_ok() {
+                st.out.seen += 1;
+                st.out.loaded += 1;
+                st.out.read_directly += 1;
+                st.maybe_flush();
+            } else {
+                // Read this record alone with simd-json, as the tape path would.
+                st.sink.builder.truncate(rows);
+                let end = value_end(text.as_bytes(), at).ok_or(Bail)?;
+                tape_copy.clear();
+                tape_copy.extend_from_slice(&text.as_bytes()[at..end]);
+                let tape = simd_json::to_tape(&mut tape_copy).map_err(|_| Bail)?;
+                st.record(&tape.0, 0);
+                c.pos = end;
+            }
+            if !c.next_or_close(b']')? {
+                break;
+            }
+        }
+    }
+    c.ws();
+    c.eat(b'}')?;
+    c.ws();
+    if c.at_end() { Ok(()) } else { Err(Bail) }
+}
+
 fn finish<'s, 'a>(st: State<'s, 'a>) -> ParseOutcome {
     let mut out = st.out;
     if out.not_cloudtrail {
@@ -339,6 +446,7 @@ fn finish<'s, 'a>(st: State<'s, 'a>) -> ParseOutcome {
         out.seen = 0;
         out.loaded = 0;
         out.filtered = 0;
+        out.read_directly = 0;
         out.rejects.clear();
     }
     out
@@ -378,6 +486,9 @@ fn salvage(st: &mut State<'_, '_>, data: &mut [u8]) {
                 return;
             }
             Some(end) => {
+                // A stray delimiter (`]`, `,`, `}`) is a value of no length: it is rejected as
+                // one byte, so that the walk always moves on.
+                let end = end.max(pos + 1);
                 if data[pos] == b'[' {
                     salvage_array(st, &mut data[pos..end], 0);
                 } else {
