@@ -81,7 +81,7 @@ struct State<'s, 'a> {
     skip: u64,
 }
 
-impl State<'_, '_> {
+impl<'s> State<'s, '_> {
     fn reject(&mut self, reason: String) {
         self.out.rejects.push(Reject { index: self.out.seen, reason });
         self.out.seen += 1;
@@ -110,13 +110,7 @@ impl State<'_, '_> {
                 self.out.filtered += 1;
                 return true;
             }
-            let src = RecordSource {
-                path: self.file.path,
-                index: self.out.seen,
-                account: self.file.info.account.as_deref(),
-                region: self.file.info.region.as_deref(),
-                date: self.file.info.date,
-            };
+            let src = self.source();
             self.sink.builder.append_record(nodes, i, &src);
             self.out.seen += 1;
             self.out.loaded += 1;
@@ -125,6 +119,17 @@ impl State<'_, '_> {
             self.reject(format!("record is not a JSON object (found {})", type_name(&nodes[i])));
         }
         true
+    }
+
+    /// Where the next record comes from.
+    fn source(&self) -> RecordSource<'s> {
+        RecordSource {
+            path: self.file.path,
+            index: self.out.seen,
+            account: self.file.info.account.as_deref(),
+            region: self.file.info.region.as_deref(),
+            date: self.file.info.date,
+        }
     }
 
     /// Hands the pending rows on once there are enough of them.
@@ -406,13 +411,7 @@ fn read_envelope(st: &mut State<'_, '_>, text: &str) -> crate::direct::Direct<()
             }
             let at = c.pos;
             let rows = st.sink.builder.len();
-            let src = RecordSource {
-                path: st.file.path,
-                index: st.out.seen,
-                account: st.file.info.account.as_deref(),
-                region: st.file.info.region.as_deref(),
-                date: st.file.info.date,
-            };
+            let src = st.source();
             if st.sink.builder.append_record_direct(&mut c, &src).is_ok() {
                 st.out.seen += 1;
                 st.out.loaded += 1;

@@ -5,35 +5,20 @@
 //! numbers, duplicate and unknown keys, wrong types, whitespace), thousands of random
 //! corruptions of them, and the public samples in `../shared/realdata` when present.
 
+mod common;
+
 use std::path::Path;
 
 use arrow::array::RecordBatch;
 use trailsift_ingest::builder::BatchBuilder;
-use trailsift_ingest::discover::PathInfo;
-use trailsift_ingest::parse::{FileSource, ParseOutcome, Sink, parse_file};
+use trailsift_ingest::parse::ParseOutcome;
 use trailsift_ingest::schema::{self, Leaves, Projection};
 
 fn parse(bytes: &[u8], projection: Projection, direct: bool) -> (RecordBatch, ParseOutcome) {
     let mut builder = BatchBuilder::new(projection);
     builder.set_direct(direct);
     let schema = builder.schema();
-    let mut batches = Vec::new();
-    let info =
-        PathInfo { account: Some("123456789012".into()), region: Some("eu-west-1".into()), ..Default::default() };
-    let original = bytes.to_vec();
-    let mut data = bytes.to_vec();
-    let outcome = {
-        let mut on_batch = |b| batches.push(b);
-        let mut sink = Sink { builder: &mut builder, batch_rows: 5, on_batch: &mut on_batch, prefilter: None };
-        let src = FileSource { path: "mem.json", info: &info, candidate: false };
-        let mut reread = |out: &mut Vec<u8>| {
-            out.clear();
-            out.extend_from_slice(&original);
-            Some(())
-        };
-        parse_file(&mut data, None, src, &mut sink, &mut reread)
-    };
-    batches.extend(builder.finish());
+    let (batches, outcome) = common::parse_with(bytes, builder, 5, None);
     (arrow::compute::concat_batches(&schema, &batches).unwrap(), outcome)
 }
 

@@ -1,13 +1,14 @@
 //! The parser against an independent oracle: serde_json reads the same bytes, and every
 //! column of every row must equal what the Athena mapping says it should hold.
 
+mod common;
+
 use std::sync::Arc;
 
 use arrow::array::{Array, RecordBatch, TimestampMicrosecondArray};
 use serde_json::{Map, Value, json};
 use trailsift_ingest::builder::BatchBuilder;
-use trailsift_ingest::discover::PathInfo;
-use trailsift_ingest::parse::{FileSource, ParseOutcome, Sink, parse_file};
+use trailsift_ingest::parse::ParseOutcome;
 use trailsift_ingest::prefilter::{Prefilter, Term};
 use trailsift_ingest::schema::{self, Kind, Leaves, Projection, RECORD_FIELDS, Spec};
 
@@ -20,29 +21,7 @@ fn parse_filtered(
     projection: Projection,
     prefilter: Option<&Prefilter>,
 ) -> (Vec<RecordBatch>, ParseOutcome) {
-    let mut builder = BatchBuilder::new(projection);
-    let mut batches = Vec::new();
-    let info = PathInfo {
-        account: Some("123456789012".into()),
-        region: Some("us-east-1".into()),
-        date: Some(19_935),
-        ..Default::default()
-    };
-    let original = bytes.to_vec();
-    let mut data = bytes.to_vec();
-    let outcome = {
-        let mut on_batch = |b| batches.push(b);
-        let mut sink = Sink { builder: &mut builder, batch_rows: 7, on_batch: &mut on_batch, prefilter };
-        let src = FileSource { path: "mem.json", info: &info, candidate: false };
-        let mut reread = |out: &mut Vec<u8>| {
-            out.clear();
-            out.extend_from_slice(&original);
-            Some(())
-        };
-        parse_file(&mut data, None, src, &mut sink, &mut reread)
-    };
-    batches.extend(builder.finish());
-    (batches, outcome)
+    common::parse_with(bytes, BatchBuilder::new(projection), 7, prefilter)
 }
 
 /// Rows as JSON objects, through arrow's own JSON writer (explicit nulls).
