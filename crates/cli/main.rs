@@ -35,7 +35,10 @@ enum Done {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Ingest(a) => ingest(a),
+        Command::Ingest(a) => {
+            keep_freed_memory();
+            ingest(a)
+        }
         Command::Query(a) => run_async(a.common.threads, output::query(a)),
         Command::Shell(a) => run_async(a.common.threads, shell::shell(a)),
         Command::Schema(a) => schema(&a).map(|_| Done::Clean),
@@ -76,6 +79,21 @@ fn return_freed_memory() {
     // threshold is valid, and blocks allocated before keep being freed correctly.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
+    }
+}
+
+/// Makes the allocator keep large freed blocks for reuse, for `ingest`: every batch frees
+/// its parse buffers and column builders and allocates them again. Given back to the system
+/// (glibc's default above a moving threshold), each such block cost an unmap, which makes the
+/// other core flush its TLB, and fresh zeroed pages when allocated again. Measured on the
+/// 2 GB archive (3 alternating runs each, medians): 1.78 -> 1.10 s in the kernel, 6.10 ->
+/// 5.86 s in all, peak RSS 131 -> 146 MiB. `gen` showed no difference.
+fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: as in `return_freed_memory`: `mallopt` only changes glibc's policy.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
     }
 }
 
