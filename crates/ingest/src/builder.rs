@@ -383,15 +383,7 @@ impl Col {
             }
             Col::Struct(s) => match c.peek()? {
                 b'{' => s.append_object_direct(c, bufs),
-                _ if c.null()? => {
-                    s.append_null();
-                    Ok(true)
-                }
-                _ => {
-                    c.skip(bufs)?;
-                    s.append_null();
-                    Ok(false)
-                }
+                _ => self.null_direct(c, bufs),
             },
             Col::List { item, offsets, validity } => match c.peek()? {
                 b'[' => {
@@ -419,17 +411,20 @@ impl Col {
                     validity.append_non_null();
                     Ok(lossless)
                 }
-                _ if c.null()? => {
-                    self.append_null();
-                    Ok(true)
-                }
-                _ => {
-                    c.skip(bufs)?;
-                    self.append_null();
-                    Ok(false)
-                }
+                _ => self.null_direct(c, bufs),
             },
         }
+    }
+
+    /// A struct or list column met `null` (kept as a null) or a value of another type (a
+    /// null too, but not without loss).
+    fn null_direct(&mut self, c: &mut Cursor<'_>, bufs: &mut Bufs) -> Direct<bool> {
+        let is_null = c.null()?;
+        if !is_null {
+            c.skip(bufs)?;
+        }
+        self.append_null();
+        Ok(is_null)
     }
 
     fn finish(&mut self) -> ArrayRef {
