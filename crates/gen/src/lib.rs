@@ -24,6 +24,7 @@
 //! This crate depends on nothing else of trailsift, so it can serve as an independent oracle.
 
 mod catalog;
+mod jw;
 mod noise;
 mod plant;
 mod record;
@@ -255,14 +256,22 @@ pub(crate) fn token(rng: &mut Rng, n: usize, alphabet: &[u8]) -> String {
 /// A random UUID-shaped ID (lowercase hex, 8-4-4-4-12).
 pub(crate) fn uuid(rng: &mut Rng) -> String {
     let (a, b) = (rng.next_u64(), rng.next_u64());
-    format!(
-        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xffff,
-        a & 0xffff,
-        b >> 48,
-        b & 0xffff_ffff_ffff
-    )
+    fn hex(s: &mut String, v: u64, n: u32) {
+        for i in (0..n).rev() {
+            s.push(char::from(b"0123456789abcdef"[(v >> (4 * i) & 15) as usize]));
+        }
+    }
+    let mut s = String::with_capacity(36);
+    hex(&mut s, a >> 32, 8);
+    s.push('-');
+    hex(&mut s, a >> 16, 4);
+    s.push('-');
+    hex(&mut s, a, 4);
+    s.push('-');
+    hex(&mut s, b >> 48, 4);
+    s.push('-');
+    hex(&mut s, b, 12);
+    s
 }
 
 /// Days since the epoch → (y, m, d).
@@ -282,7 +291,29 @@ fn civil(z: i64) -> (i64, u32, u32) {
 pub fn iso(secs: i64) -> String {
     let (y, m, d) = civil(secs.div_euclid(86_400));
     let r = secs.rem_euclid(86_400);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", r / 3600, r % 3600 / 60, r % 60)
+    if !(0..=9999).contains(&y) {
+        return format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", r / 3600, r % 3600 / 60, r % 60);
+    }
+    // Written digit by digit: `gen` stamps every record.
+    fn digits(s: &mut String, v: u32, n: u32) {
+        for i in (0..n).rev() {
+            s.push(char::from(b'0' + (v / 10u32.pow(i) % 10) as u8));
+        }
+    }
+    let mut s = String::with_capacity(20);
+    digits(&mut s, y as u32, 4);
+    s.push('-');
+    digits(&mut s, m, 2);
+    s.push('-');
+    digits(&mut s, d, 2);
+    s.push('T');
+    digits(&mut s, (r / 3600) as u32, 2);
+    s.push(':');
+    digits(&mut s, (r % 3600 / 60) as u32, 2);
+    s.push(':');
+    digits(&mut s, (r % 60) as u32, 2);
+    s.push('Z');
+    s
 }
 
 /// The `Mon D, YYYY, H:MM:SS AM` dates some AWS responses carry (STS expirations).
@@ -429,6 +460,29 @@ struct FileResult {
     watched: BTreeMap<String, KeyStats>,
 }
 
+impl FileResult {
+    /// Counts one written record.
+    fn count(&mut self, key: Option<&str>, time: &str, ip: &str, name: &str, watched: &BTreeSet<String>) {
+        if let Some(k) = key {
+            bump(&mut self.keys, k);
+            if watched.contains(k) {
+                self.watched.entry(k.to_string()).or_default().add(time, ip, name);
+            }
+        }
+        bump(&mut self.events, name);
+    }
+}
+
+/// Adds one to `map[key]` (allocating the key only the first time).
+fn bump(map: &mut BTreeMap<String, u64>, key: &str) {
+    match map.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            map.insert(key.to_string(), 1);
+        }
+    }
+}
+
 /// The number of noise records that make about `bytes` of uncompressed CloudTrail JSON with
 /// these options (measured on a sample of records drawn like the real ones).
 pub fn records_for_size(opts: &GenOptions, bytes: u64) -> u64 {
@@ -438,12 +492,14 @@ pub fn records_for_size(opts: &GenOptions, bytes: u64) -> u64 {
     let ctx = noise::Ctx { seed: opts.seed, account: &accounts[0], region: &opts.regions[0], chain_live: &live };
     let mut rng = Rng::new(mix(&[opts.seed, 0x5a5a]));
     let n = 4_000u64;
-    let mut total = 0u64;
+    let mut text = Vec::new();
     for i in 0..n {
         let id = noise::pick_identity(&ids, &mut rng);
-        let r = noise::api_call(&ctx, id, opts.start_day * 86_400 + (i as i64 * 37) % 86_400, &mut rng);
-        total += serde_json::to_vec(&r).map(|v| v.len() as u64 + 1).unwrap_or(1200);
+        let t = opts.start_day * 86_400 + (i as i64 * 37) % 86_400;
+        noise::api_call(&ctx, id, t, &iso(t), &mut rng, &mut text);
+        text.push(b',');
     }
+    let total = text.len() as u64;
     (bytes as f64 / (total as f64 / n as f64)).round().max(1.0) as u64
 }
 
@@ -597,46 +653,64 @@ fn write_ct_file(env: &FileEnv, p: &Plan) -> io::Result<FileResult> {
     times.sort_unstable();
     let hour = start.div_euclid(3600);
     let chain_here = p.region == opts.regions[0] && p.slot.rem_euclid(12) == 1 && live(hour);
-    let mut records: Vec<record::Rec> = Vec::with_capacity(times.len() + env.planted.len());
+    // Noise is written as text as it is made, in time order; the few records built as values
+    // (the noise chain, planted records) are merged in by time after it. Equal times keep
+    // noise first, as a stable sort of noise then the others would.
+    let mut res = FileResult::default();
     let noise_n = if chain_here { times.len() - 2 } else { times.len() };
-    for &t in &times[..noise_n] {
-        let r = if rng.below(50_000) == 0 {
-            noise::console_login(&ctx, None, t, &mut rng)
+    let mut noise_text: Vec<u8> = Vec::with_capacity(noise_n * 1400);
+    let mut noise_ends: Vec<usize> = Vec::with_capacity(noise_n);
+    let stamps: Vec<String> = times[..noise_n].iter().map(|&t| iso(t)).collect();
+    for (&t, stamp) in times[..noise_n].iter().zip(&stamps) {
+        let login = if rng.below(50_000) == 0 {
+            Some(noise::console_login(&ctx, None, t, &mut rng))
         } else {
             let id = noise::pick_identity(env.ids, &mut rng);
             if id.kind == noise::Kind::ConsoleUser && rng.percent(4) {
-                noise::console_login(&ctx, Some(id), t, &mut rng)
+                Some(noise::console_login(&ctx, Some(id), t, &mut rng))
             } else {
-                noise::api_call(&ctx, id, t, &mut rng)
+                let w = noise::api_call(&ctx, id, t, stamp, &mut rng, &mut noise_text);
+                res.count(w.key.as_deref(), stamp, &w.ip, w.event_name, env.watched);
+                None
             }
         };
-        records.push(r);
+        if let Some(r) = login {
+            serde_json::to_writer(&mut noise_text, &r)?;
+            res.count(r.access_key(), stamp, &r.source_ip_address, &r.event_name, env.watched);
+        }
+        noise_ends.push(noise_text.len());
     }
-    if chain_here {
-        records.extend(noise::chain(&ctx, env.ids, hour, &mut rng));
-    }
-    records.extend(env.planted.iter().cloned());
-    if records.is_empty() {
+    let mut others: Vec<&record::Rec> = Vec::new();
+    let chain = if chain_here { noise::chain(&ctx, env.ids, hour, &mut rng).to_vec() } else { Vec::new() };
+    others.extend(chain.iter());
+    others.extend(env.planted.iter());
+    others.sort_by(|a, b| a.event_time.cmp(&b.event_time));
+    let total = noise_n + others.len();
+    if total == 0 {
         return Ok(FileResult::default());
     }
-    records.sort_by(|a, b| a.event_time.cmp(&b.event_time));
+    for r in &others {
+        res.count(r.access_key(), &r.event_time, &r.source_ip_address, &r.event_name, env.watched);
+    }
 
-    let mut res = FileResult::default();
-    let mut body = Vec::with_capacity(records.len() * 1400 + 16);
+    let mut body = Vec::with_capacity(noise_text.len() + others.len() * 2000 + 16);
     body.extend_from_slice(b"{\"Records\":[");
-    for (i, r) in records.iter().enumerate() {
-        if i > 0 {
+    let mut other = others.iter().peekable();
+    let mut from = 0;
+    for (stamp, &end) in stamps.iter().zip(&noise_ends) {
+        while let Some(r) = other.next_if(|r| r.event_time < *stamp) {
+            serde_json::to_writer(&mut body, r)?;
             body.push(b',');
         }
-        serde_json::to_writer(&mut body, r)?;
-        if let Some(k) = r.access_key() {
-            *res.keys.entry(k.to_string()).or_default() += 1;
-            if env.watched.contains(k) {
-                res.watched.entry(k.to_string()).or_default().add(&r.event_time, &r.source_ip_address, &r.event_name);
-            }
-        }
-        *res.events.entry(r.event_name.clone()).or_default() += 1;
+        body.extend_from_slice(&noise_text[from..end]);
+        body.push(b',');
+        from = end;
     }
+    for r in other {
+        serde_json::to_writer(&mut body, r)?;
+        body.push(b',');
+    }
+    body.pop();
     body.extend_from_slice(b"]}");
 
     let mut name_rng = Rng::new(mix(&[opts.seed, p.account as u64, region_seed, p.slot as u64, 0xf1]));
@@ -650,7 +724,7 @@ fn write_ct_file(env: &FileEnv, p: &Plan) -> io::Result<FileResult> {
         tok = token(&mut name_rng, 16, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"),
     );
     write_gz(&env.out.join(&rel), &body, opts.gzip_level)?;
-    res.file = Some(FileAnswer { path: rel, records: records.len() as u64, json_bytes: body.len() as u64 });
+    res.file = Some(FileAnswer { path: rel, records: total as u64, json_bytes: body.len() as u64 });
     Ok(res)
 }
 
@@ -679,10 +753,11 @@ thread_local! {
 
 /// `body` as one gzip member, compressed at `level` (1–9, as gzip's levels) by libdeflate.
 ///
-/// libdeflate compresses a whole buffer in one call. At level 6 it is a quarter of `gen`'s
-/// CPU time; with zlib-rs's streaming encoder a 1 GiB archive took 14.2 CPU-seconds, with
-/// libdeflate 13.1, for files of the same size. The bytes depend only on `body` and
-/// `level`, so a seed still gives the same archive.
+/// libdeflate compresses a whole buffer in one call. With zlib-rs's streaming encoder a 1 GiB
+/// archive took 14.2 CPU-seconds, with libdeflate 13.1, for files of the same size. Since the
+/// noise is written as text ([`jw`]), level 6 is about 60 % of `gen`'s CPU time, and its files
+/// are within 1 % of zlib's level 6 in size. The bytes depend only on `body` and `level`, so a
+/// seed still gives the same archive.
 pub fn gzip(body: &[u8], level: u32) -> io::Result<Vec<u8>> {
     let level = level.clamp(1, 9);
     COMPRESSOR.with_borrow_mut(|slot| {

@@ -9,7 +9,8 @@
 use serde_json::{Value, json};
 
 use crate::catalog::{self, CONSOLE_AGENTS, EventType, Profile, SDK_AGENTS};
-use crate::record::{Rec, tls};
+use crate::jw::{With, array, jw};
+use crate::record::{Rec, Tls, tls};
 use crate::{B32, Rng, access_key_id, iso, mix, token, uuid};
 
 /// How an identity shows up in `userIdentity`.
@@ -163,69 +164,84 @@ fn session_of(ctx: &Ctx, id: &Identity, t: i64, rng: &mut Rng) -> (u64, String) 
     (s, session_key(ctx.seed, ctx.account, &id.name, hour, s))
 }
 
-/// The `userIdentity` of `id` at time `t`; returns it with the access key used.
-pub(crate) fn user_identity(ctx: &Ctx, id: &Identity, t: i64, rng: &mut Rng) -> Value {
+/// Writes the `userIdentity` of `id` at time `t` into `w`; returns the access key used.
+pub(crate) fn user_identity(ctx: &Ctx, id: &Identity, t: i64, rng: &mut Rng, w: &mut Vec<u8>) -> Option<String> {
     let acct = ctx.account;
+    let hour = t.div_euclid(3600);
     match id.kind {
-        Kind::KeyUser => json!({
-            "type": "IAMUser", "principalId": id.principal, "arn": format!("arn:aws:iam::{acct}:user/{}", id.name),
-            "accountId": acct, "accessKeyId": id.key, "userName": id.name,
-        }),
+        Kind::KeyUser => {
+            jw!(w, {
+                "type": "IAMUser", "principalId": id.principal, "arn": format_args!("arn:aws:iam::{acct}:user/{}", id.name),
+                "accountId": acct, "accessKeyId": id.key, "userName": id.name,
+            });
+            id.key.clone()
+        }
         Kind::ConsoleUser => {
-            let hour = t.div_euclid(3600);
-            json!({
-                "type": "IAMUser", "principalId": id.principal, "arn": format!("arn:aws:iam::{acct}:user/{}", id.name),
-                "accountId": acct, "accessKeyId": session_key(ctx.seed, acct, &id.name, hour / 8, 0), "userName": id.name,
+            let key = session_key(ctx.seed, acct, &id.name, hour / 8, 0);
+            jw!(w, {
+                "type": "IAMUser", "principalId": id.principal, "arn": format_args!("arn:aws:iam::{acct}:user/{}", id.name),
+                "accountId": acct, "accessKeyId": key, "userName": id.name,
                 "sessionContext": {"attributes": {"creationDate": iso((hour / 8) * 8 * 3600 + 420), "mfaAuthenticated": "true"}},
-            })
+            });
+            Some(key)
         }
         Kind::Role | Kind::Ec2Role | Kind::Sso => {
             let (s, key) = session_of(ctx, id, t, rng);
-            let hour = t.div_euclid(3600);
             let session = match id.kind {
                 Kind::Ec2Role => format!("i-0{:016x}", mix(&[ctx.seed, crate::fnv(&id.name), s]) >> 4),
                 Kind::Sso => ["alice@example.com", "bob@example.com", "erin@example.com"][s as usize].to_string(),
                 _ => format!("{}-{}-{s}", id.name.to_lowercase(), hour),
             };
             let role_path = if id.kind == Kind::Sso { "aws-reserved/sso.amazonaws.com/" } else { "" };
-            let mut ui = json!({
+            // Session 0 of a chain role exists from the chain's mint on.
+            let created = if id.kind == Kind::Role && CHAIN_ROLES.contains(&id.name.as_str()) && s == 0 {
+                chain_times(hour)[(id.name == CHAIN_ROLES[1]) as usize]
+            } else {
+                hour * 3600 + 60 + s as i64 * 7
+            };
+            jw!(w, {
                 "type": "AssumedRole",
-                "principalId": format!("{}:{session}", id.principal),
-                "arn": format!("arn:aws:sts::{acct}:assumed-role/{}/{session}", id.name),
+                "principalId": format_args!("{}:{session}", id.principal),
+                "arn": format_args!("arn:aws:sts::{acct}:assumed-role/{}/{session}", id.name),
                 "accountId": acct,
                 "accessKeyId": key,
                 "sessionContext": {
                     "sessionIssuer": {"type": "Role", "principalId": id.principal,
-                        "arn": format!("arn:aws:iam::{acct}:role/{role_path}{}", id.name), "accountId": acct, "userName": id.name},
-                    "attributes": {"creationDate": iso(hour * 3600 + 60 + s as i64 * 7), "mfaAuthenticated": "false"},
+                        "arn": format_args!("arn:aws:iam::{acct}:role/{role_path}{}", id.name), "accountId": acct, "userName": id.name},
+                    "attributes": {"creationDate": iso(created), "mfaAuthenticated": "false"},
+                    "ec2RoleDelivery"?: (id.kind == Kind::Ec2Role).then_some("2.0"),
                 },
             });
-            if id.kind == Kind::Ec2Role {
-                ui["sessionContext"]["ec2RoleDelivery"] = json!("2.0");
-            }
-            if id.kind == Kind::Role && CHAIN_ROLES.contains(&id.name.as_str()) && s == 0 {
-                ui["sessionContext"]["attributes"]["creationDate"] =
-                    json!(iso(chain_times(hour)[id.name.as_str().eq(CHAIN_ROLES[1]) as usize]));
-            }
-            ui
+            Some(key)
         }
         Kind::Federated => {
-            let hour = t.div_euclid(3600);
-            json!({
+            let key = session_key(ctx.seed, acct, &id.name, hour / 12, 0);
+            jw!(w, {
                 "type": "FederatedUser",
-                "principalId": format!("{acct}:{}", id.name),
-                "arn": format!("arn:aws:sts::{acct}:federated-user/{}", id.name),
+                "principalId": format_args!("{acct}:{}", id.name),
+                "arn": format_args!("arn:aws:sts::{acct}:federated-user/{}", id.name),
                 "accountId": acct,
-                "accessKeyId": session_key(ctx.seed, acct, &id.name, hour / 12, 0),
+                "accessKeyId": key,
                 "sessionContext": {
                     "sessionIssuer": {"type": "IAMUser", "principalId": id.principal,
-                        "arn": format!("arn:aws:iam::{acct}:user/partner-broker"), "accountId": acct, "userName": "partner-broker"},
+                        "arn": format_args!("arn:aws:iam::{acct}:user/partner-broker"), "accountId": acct, "userName": "partner-broker"},
                     "attributes": {"creationDate": iso((hour / 12) * 12 * 3600 + 30), "mfaAuthenticated": "false"},
                 },
-            })
+            });
+            Some(key)
         }
-        Kind::Service => json!({"type": "AWSService", "invokedBy": id.name}),
+        Kind::Service => {
+            jw!(w, {"type": "AWSService", "invokedBy": id.name});
+            None
+        }
     }
+}
+
+/// The `userIdentity` of `id` at time `t` as a value (for records that are edited after).
+pub(crate) fn user_identity_value(ctx: &Ctx, id: &Identity, t: i64, rng: &mut Rng) -> Value {
+    let mut w = Vec::new();
+    user_identity(ctx, id, t, rng, &mut w);
+    serde_json::from_slice(&w).expect("the writer writes valid JSON")
 }
 
 fn hex(rng: &mut Rng, n: usize) -> String {
@@ -245,10 +261,10 @@ fn pooled(ctx: &Ctx, rng: &mut Rng, kind: &str, size: u64) -> String {
             (h >> 40) & 0xfff,
             h & 0xffff_ffff_ffff
         ),
-        "i" => format!("i-0{:016x}", h)[..19].to_string(),
+        "i" => format!("i-0{h:016x}"),
         "ls" => format!("{h:016x}{:016x}", h.rotate_left(17)),
-        "res" => format!("{h:012x}")[..12].to_string(),
-        k => format!("{k}-0{:016x}", h)[..k.len() + 18].to_string(),
+        "res" => format!("{:012x}", h >> 16),
+        k => format!("{k}-0{h:016x}"),
     }
 }
 
@@ -265,9 +281,22 @@ fn bucket(account: &str, rng: &mut Rng) -> String {
     format!("{}-{account}", rng.pick(&names))
 }
 
-/// Request parameters for a noise call (shapes follow the real APIs; sizes vary).
-fn request_parameters(e: &EventType, ctx: &Ctx, id: &Identity, rng: &mut Rng) -> Value {
+/// What later parts of a record need from its request parameters.
+#[derive(Default)]
+struct Req {
+    /// `bucketName` (S3).
+    bucket: Option<String>,
+    /// `key` (S3 objects).
+    key: Option<String>,
+    /// `userName` (IAM).
+    user: Option<String>,
+}
+
+/// Writes the request parameters of a noise call (shapes follow the real APIs; sizes vary).
+fn request_parameters(e: &EventType, ctx: &Ctx, id: &Identity, rng: &mut Rng, w: &mut Vec<u8>) -> Req {
     let acct = ctx.account;
+    let region = ctx.region;
+    let mut req = Req::default();
     match e.name {
         "GetObject"
         | "PutObject"
@@ -276,140 +305,164 @@ fn request_parameters(e: &EventType, ctx: &Ctx, id: &Identity, rng: &mut Rng) ->
         | "CopyObject"
         | "UploadPart"
         | "CreateMultipartUpload"
-        | "CompleteMultipartUpload" => json!({
-            "bucketName": bucket(acct, rng),
-            "Host": format!("{}.s3.{}.amazonaws.com", bucket(acct, rng), ctx.region),
-            "key": format!("{}/{}/part-{:05}.{}", rng.pick(&["events", "reports", "exports", "models", "tmp"]), 2024 - rng.below(3) as i64, rng.below(99_999), rng.pick(&["parquet", "csv", "json.gz", "bin"])),
-        }),
+        | "CompleteMultipartUpload" => {
+            let b = bucket(acct, rng);
+            let key = format!(
+                "{}/{}/part-{:05}.{}",
+                rng.pick(&["events", "reports", "exports", "models", "tmp"]),
+                2024 - rng.below(3) as i64,
+                rng.below(99_999),
+                rng.pick(&["parquet", "csv", "json.gz", "bin"])
+            );
+            jw!(w, {"bucketName": b, "Host": format_args!("{b}.s3.{region}.amazonaws.com"), "key": key});
+            (req.bucket, req.key) = (Some(b), Some(key));
+        }
         "ListObjects" | "ListObjectsV2" => {
-            json!({"bucketName": bucket(acct, rng), "Host": format!("s3.{}.amazonaws.com", ctx.region), "prefix": format!("events/{}/", rng.below(365)), "list-type": 2, "max-keys": 1000})
+            let b = bucket(acct, rng);
+            jw!(w, {"bucketName": b, "Host": format_args!("s3.{region}.amazonaws.com"), "prefix": format_args!("events/{}/", rng.below(365)), "list-type": 2u32, "max-keys": 1000u32});
+            req.bucket = Some(b);
         }
         n if n.starts_with("GetBucket") || n == "HeadBucket" || n == "PutBucketTagging" => {
-            json!({"bucketName": bucket(acct, rng), "Host": format!("s3.{}.amazonaws.com", ctx.region), n.trim_start_matches("GetBucket").to_lowercase(): ""})
+            let b = bucket(acct, rng);
+            jw!(w, {"bucketName": b, "Host": format_args!("s3.{region}.amazonaws.com"), (n.trim_start_matches("GetBucket").to_lowercase()): ""});
+            req.bucket = Some(b);
         }
-        "ListBuckets" => json!({"Host": format!("s3.{}.amazonaws.com", ctx.region)}),
+        "ListBuckets" => jw!(w, {"Host": format_args!("s3.{region}.amazonaws.com")}),
         "DescribeInstances" | "DescribeInstanceStatus" => {
             let n = if rng.percent(20) { 5 + rng.below(40) } else { rng.below(3) };
-            let items: Vec<Value> = (0..n).map(|_| json!({"instanceId": pooled(ctx, rng, "i", 64)})).collect();
-            let mut p = json!({"instancesSet": {"items": items}, "filterSet": {}});
-            if rng.percent(30) {
-                p["filterSet"] = json!({"items": [{"name": "tag:Environment", "valueSet": {"items": [{"value": rng.pick(&["prod", "staging", "dev"])}]}}, {"name": "instance-state-name", "valueSet": {"items": [{"value": "running"}]}}]});
-            }
-            p
+            jw!(w, {
+                "instancesSet": {"items": array(0..n, |w, _| jw!(w, {"instanceId": pooled(ctx, rng, "i", 64)}))},
+                "filterSet": With::new(|w: &mut Vec<u8>| if rng.percent(30) {
+                    jw!(w, {"items": [{"name": "tag:Environment", "valueSet": {"items": [{"value": rng.pick(&["prod", "staging", "dev"])}]}}, {"name": "instance-state-name", "valueSet": {"items": [{"value": "running"}]}}]});
+                } else {
+                    jw!(w, {});
+                }),
+            });
         }
-        "RunInstances" => json!({
-            "instancesSet": {"items": [{"imageId": pooled(ctx, rng, "ami", 6), "minCount": 1, "maxCount": 1}]},
+        "RunInstances" => jw!(w, {
+            "instancesSet": {"items": [{"imageId": pooled(ctx, rng, "ami", 6), "minCount": 1u32, "maxCount": 1u32}]},
             "instanceType": rng.pick(&["t3.micro", "t3.medium", "m6i.large", "c6g.xlarge"]),
             "blockDeviceMapping": {}, "monitoring": {"enabled": false}, "disableApiTermination": false,
             "subnetId": pooled(ctx, rng, "subnet", 8),
-            "tagSpecificationSet": {"items": [{"resourceType": "instance", "tags": [{"key": "Name", "value": format!("worker-{}", rng.below(100))}, {"key": "Team", "value": "platform"}]}]},
+            "tagSpecificationSet": {"items": [{"resourceType": "instance", "tags": [{"key": "Name", "value": format_args!("worker-{}", rng.below(100))}, {"key": "Team", "value": "platform"}]}]},
             "userData": "<sensitiveDataRemoved>",
         }),
-        "AssumeRole" => json!({
-            "roleArn": format!("arn:aws:iam::{acct}:role/{}", rng.pick(&["AdminRole", "ReadOnly", "LambdaExecutionRole", "AuditRole"])),
-            "roleSessionName": format!("{}-{}", id.name, rng.below(100_000)),
-            "durationSeconds": 3600,
+        "AssumeRole" => jw!(w, {
+            "roleArn": format_args!("arn:aws:iam::{acct}:role/{}", rng.pick(&["AdminRole", "ReadOnly", "LambdaExecutionRole", "AuditRole"])),
+            "roleSessionName": format_args!("{}-{}", id.name, rng.below(100_000)),
+            "durationSeconds": 3600u32,
         }),
         "AssumeRoleWithWebIdentity" => {
-            json!({"roleArn": format!("arn:aws:iam::{acct}:role/EKSNodeRole"), "roleSessionName": format!("botocore-session-{}", rng.below(10_000_000_000))})
+            jw!(w, {"roleArn": format_args!("arn:aws:iam::{acct}:role/EKSNodeRole"), "roleSessionName": format_args!("botocore-session-{}", rng.below(10_000_000_000))})
         }
         "AssumeRoleWithSAML" => {
-            json!({"roleArn": format!("arn:aws:iam::{acct}:role/ReadOnly"), "principalArn": format!("arn:aws:iam::{acct}:saml-provider/Okta"), "durationSeconds": 3600})
+            jw!(w, {"roleArn": format_args!("arn:aws:iam::{acct}:role/ReadOnly"), "principalArn": format_args!("arn:aws:iam::{acct}:saml-provider/Okta"), "durationSeconds": 3600u32})
         }
-        "Decrypt" | "GenerateDataKey" | "Encrypt" | "ReEncrypt" => json!({
+        "Decrypt" | "GenerateDataKey" | "Encrypt" | "ReEncrypt" => jw!(w, {
             "encryptionAlgorithm": "SYMMETRIC_DEFAULT",
-            "keyId": format!("arn:aws:kms:{}:{acct}:key/{}", ctx.region, pooled(ctx, rng, "kms", 6)),
-            "encryptionContext": {"aws:s3:arn": format!("arn:aws:s3:::{}/x", bucket(acct, rng))},
+            "keyId": format_args!("arn:aws:kms:{region}:{acct}:key/{}", pooled(ctx, rng, "kms", 6)),
+            "encryptionContext": {"aws:s3:arn": format_args!("arn:aws:s3:::{}/x", bucket(acct, rng))},
         }),
-        "PutRolePolicy" => json!({
-            "roleName": "LambdaExecutionRole", "policyName": "read-orders-table",
-            "policyDocument": json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:Query"], "Resource": format!("arn:aws:dynamodb:{}:{acct}:table/orders", ctx.region)}]}).to_string(),
-        }),
+        "PutRolePolicy" => {
+            let mut doc = Vec::new();
+            jw!(&mut doc, {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:Query"], "Resource": format_args!("arn:aws:dynamodb:{region}:{acct}:table/orders")}]});
+            let doc = String::from_utf8(doc).expect("the writer writes UTF-8");
+            jw!(w, {"roleName": "LambdaExecutionRole", "policyName": "read-orders-table", "policyDocument": doc});
+        }
         "CreateUser" => {
-            json!({"userName": format!("svc-report-{}", rng.below(100)), "tags": [{"key": "owner", "value": "data-team"}]})
+            let user = format!("svc-report-{}", rng.below(100));
+            jw!(w, {"userName": user, "tags": [{"key": "owner", "value": "data-team"}]});
+            req.user = Some(user);
         }
         "CreateAccessKey" => {
             // Key rotation: users rotate their own key; admins rotate the CI user's.
             let user =
                 if matches!(id.kind, Kind::KeyUser | Kind::ConsoleUser) { id.name.as_str() } else { "ci-deploy" };
-            json!({"userName": user})
+            jw!(w, {"userName": user});
+            req.user = Some(user.to_string());
         }
         "GetSecretValue" | "DescribeSecret" | "PutSecretValue" | "RotateSecret" => {
-            json!({"secretId": format!("arn:aws:secretsmanager:{}:{acct}:secret:prod/{}-{}", ctx.region, rng.pick(&["db", "api", "stripe", "smtp"]), token(rng, 6, b"AbCdEfGhIjKlMn"))})
+            jw!(w, {"secretId": format_args!("arn:aws:secretsmanager:{region}:{acct}:secret:prod/{}-{}", rng.pick(&["db", "api", "stripe", "smtp"]), token(rng, 6, b"AbCdEfGhIjKlMn"))})
         }
         "GetParameter" | "GetParameters" | "GetParametersByPath" => {
-            json!({"name": format!("/{}/{}", rng.pick(&["prod", "staging"]), rng.pick(&["db/host", "feature-flags", "api/url"])), "withDecryption": rng.percent(50)})
+            jw!(w, {"name": format_args!("/{}/{}", rng.pick(&["prod", "staging"]), rng.pick(&["db/host", "feature-flags", "api/url"])), "withDecryption": rng.percent(50)})
         }
         "Invoke" => {
-            json!({"functionName": format!("arn:aws:lambda:{}:{acct}:function:{}", ctx.region, rng.pick(&["orders-api", "thumbnailer", "etl-step"]))})
+            jw!(w, {"functionName": format_args!("arn:aws:lambda:{region}:{acct}:function:{}", rng.pick(&["orders-api", "thumbnailer", "etl-step"]))})
         }
         "GetMetricData" => {
             let n = 1 + rng.below(12);
-            json!({"metricDataQueries": (0..n).map(|i| json!({"id": format!("m{i}"), "metricStat": {"metric": {"namespace": "AWS/EC2", "metricName": "CPUUtilization", "dimensions": [{"name": "InstanceId", "value": pooled(ctx, rng, "i", 64)}]}, "period": 60, "stat": "Average"}})).collect::<Vec<_>>(),
-                   "startTime": "Jul 31, 2024, 12:00:00 AM", "endTime": "Jul 31, 2024, 1:00:00 AM"})
+            jw!(w, {
+                "metricDataQueries": array(0..n, |w, i| jw!(w, {"id": format_args!("m{i}"), "metricStat": {"metric": {"namespace": "AWS/EC2", "metricName": "CPUUtilization", "dimensions": [{"name": "InstanceId", "value": pooled(ctx, rng, "i", 64)}]}, "period": 60u32, "stat": "Average"}})),
+                "startTime": "Jul 31, 2024, 12:00:00 AM", "endTime": "Jul 31, 2024, 1:00:00 AM",
+            })
         }
         "DescribeTable" | "DescribeContinuousBackups" | "DescribeTimeToLive" => {
-            json!({"tableName": rng.pick(&["orders", "sessions", "inventory"])})
+            jw!(w, {"tableName": rng.pick(&["orders", "sessions", "inventory"])})
         }
         "CreateLogStream" => {
-            json!({"logGroupName": format!("/aws/lambda/{}", rng.pick(&["orders-api", "thumbnailer"])), "logStreamName": format!("2024/07/31/[$LATEST]{}", pooled(ctx, rng, "ls", 20))})
+            jw!(w, {"logGroupName": format_args!("/aws/lambda/{}", rng.pick(&["orders-api", "thumbnailer"])), "logStreamName": format_args!("2024/07/31/[$LATEST]{}", pooled(ctx, rng, "ls", 20))})
         }
         "GetRole" | "ListAttachedRolePolicies" | "ListRolePolicies" => {
-            json!({"roleName": rng.pick(&["AdminRole", "ReadOnly", "EKSNodeRole", "LambdaExecutionRole"])})
+            jw!(w, {"roleName": rng.pick(&["AdminRole", "ReadOnly", "EKSNodeRole", "LambdaExecutionRole"])})
         }
-        "ConsoleLogin" => Value::Null,
+        "ConsoleLogin" => jw!(w, null),
         n if n.starts_with("List") || n.starts_with("Describe") => {
             if rng.percent(45) {
-                Value::Null
+                jw!(w, null)
             } else {
-                json!({"maxResults": *rng.pick(&[50, 100, 1000])})
+                jw!(w, {"maxResults": *rng.pick(&[50u32, 100, 1000])})
             }
         }
-        _ if rng.percent(30) => Value::Null,
+        _ if rng.percent(30) => jw!(w, null),
         _ => {
-            json!({"resourceArn": format!("arn:aws:{}:{}:{acct}:{}", e.source.trim_end_matches(".amazonaws.com"), ctx.region, pooled(ctx, rng, "res", 40))})
+            jw!(w, {"resourceArn": format_args!("arn:aws:{}:{region}:{acct}:{}", e.source.trim_end_matches(".amazonaws.com"), pooled(ctx, rng, "res", 40))})
         }
     }
+    req
 }
 
-fn response_elements(e: &EventType, ctx: &Ctx, req: &Value, rng: &mut Rng, t: i64) -> Value {
+/// Writes the response elements of a successful noise call.
+fn response_elements(e: &EventType, ctx: &Ctx, req: &Req, rng: &mut Rng, t: i64, w: &mut Vec<u8>) {
     let acct = ctx.account;
+    let region = ctx.region;
+    let acct_n: u64 = acct.parse().unwrap_or(0);
     match e.name {
-        "AssumeRole" | "AssumeRoleWithWebIdentity" | "AssumeRoleWithSAML" | "GetSessionToken" => json!({
-            "credentials": {"accessKeyId": access_key_id("ASIA", acct.parse().unwrap_or(0), rng),
-                "sessionToken": format!("IQoJb3JpZ2luX2VjE{}", token(rng, 120, B32)), "expiration": crate::aws_date(t + 3600)},
-            "assumedRoleUser": {"assumedRoleId": format!("AROA{}:{}", token(rng, 17, B32), rng.below(100_000)), "arn": format!("arn:aws:sts::{acct}:assumed-role/ReadOnly/{}", rng.below(100_000))},
+        "AssumeRole" | "AssumeRoleWithWebIdentity" | "AssumeRoleWithSAML" | "GetSessionToken" => jw!(w, {
+            "credentials": {"accessKeyId": access_key_id("ASIA", acct_n, rng),
+                "sessionToken": format_args!("IQoJb3JpZ2luX2VjE{}", token(rng, 120, B32)), "expiration": crate::aws_date(t + 3600)},
+            "assumedRoleUser": {"assumedRoleId": format_args!("AROA{}:{}", token(rng, 17, B32), rng.below(100_000)), "arn": format_args!("arn:aws:sts::{acct}:assumed-role/ReadOnly/{}", rng.below(100_000))},
         }),
         "CreateAccessKey" => {
-            json!({"accessKey": {"accessKeyId": access_key_id("AKIA", acct.parse().unwrap_or(0), rng), "status": "Active", "userName": req["userName"], "createDate": crate::aws_date(t)}})
+            jw!(w, {"accessKey": {"accessKeyId": access_key_id("AKIA", acct_n, rng), "status": "Active", "userName": req.user, "createDate": crate::aws_date(t)}})
         }
         "CreateUser" => {
-            let name = req["userName"].as_str().unwrap_or("svc-report");
-            json!({"user": {"path": "/", "userName": name, "userId": format!("AIDA{}", token(rng, 17, B32)), "arn": format!("arn:aws:iam::{acct}:user/{name}"), "createDate": crate::aws_date(t)}})
+            let name = req.user.as_deref().unwrap_or("svc-report");
+            jw!(w, {"user": {"path": "/", "userName": name, "userId": format_args!("AIDA{}", token(rng, 17, B32)), "arn": format_args!("arn:aws:iam::{acct}:user/{name}"), "createDate": crate::aws_date(t)}})
         }
         "RunInstances" => {
             let n = 1 + rng.below(4);
-            json!({"requestId": uuid(rng), "reservationId": format!("r-0{}", hex(rng, 16)), "ownerId": acct, "groupSet": {},
-                "instancesSet": {"items": (0..n).map(|i| json!({
-                    "instanceId": format!("i-0{}", hex(rng, 16)), "imageId": pooled(ctx, rng, "ami", 6),
-                    "instanceState": {"code": 0, "name": "pending"}, "privateDnsName": format!("ip-10-0-{}-{}.ec2.internal", rng.below(255), rng.below(255)),
-                    "amiLaunchIndex": i, "productCodes": {}, "instanceType": "t3.micro", "launchTime": t * 1000,
-                    "placement": {"availabilityZone": format!("{}a", ctx.region), "tenancy": "default"},
-                    "monitoring": {"state": "disabled"}, "subnetId": pooled(ctx, rng, "subnet", 8), "vpcId": pooled(ctx, rng, "vpc", 2),
-                    "privateIpAddress": format!("10.0.{}.{}", rng.below(255), rng.below(255)), "sourceDestCheck": true,
-                    "groupSet": {"items": [{"groupId": pooled(ctx, rng, "sg", 10), "groupName": "default"}]},
-                    "architecture": "x86_64", "rootDeviceType": "ebs", "rootDeviceName": "/dev/xvda", "blockDeviceMapping": {},
-                    "virtualizationType": "hvm", "hypervisor": "xen", "tagSet": {"items": [{"key": "Name", "value": "worker"}]},
-                    "networkInterfaceSet": {"items": [{"networkInterfaceId": format!("eni-0{}", hex(rng, 16)), "status": "in-use", "macAddress": "0e:12:34:56:78:9a"}]},
-                    "ebsOptimized": false, "enaSupport": true, "cpuOptions": {"coreCount": 1, "threadsPerCore": 2},
-                    "metadataOptions": {"state": "pending", "httpTokens": "required", "httpPutResponseHopLimit": 2, "httpEndpoint": "enabled"},
-                })).collect::<Vec<_>>()}})
+            jw!(w, {"requestId": uuid(rng), "reservationId": format_args!("r-0{}", hex(rng, 16)), "ownerId": acct, "groupSet": {},
+            "instancesSet": {"items": array(0..n, |w, i| jw!(w, {
+                "instanceId": format_args!("i-0{}", hex(rng, 16)), "imageId": pooled(ctx, rng, "ami", 6),
+                "instanceState": {"code": 0u32, "name": "pending"}, "privateDnsName": format_args!("ip-10-0-{}-{}.ec2.internal", rng.below(255), rng.below(255)),
+                "amiLaunchIndex": i, "productCodes": {}, "instanceType": "t3.micro", "launchTime": t * 1000,
+                "placement": {"availabilityZone": format_args!("{region}a"), "tenancy": "default"},
+                "monitoring": {"state": "disabled"}, "subnetId": pooled(ctx, rng, "subnet", 8), "vpcId": pooled(ctx, rng, "vpc", 2),
+                "privateIpAddress": format_args!("10.0.{}.{}", rng.below(255), rng.below(255)), "sourceDestCheck": true,
+                "groupSet": {"items": [{"groupId": pooled(ctx, rng, "sg", 10), "groupName": "default"}]},
+                "architecture": "x86_64", "rootDeviceType": "ebs", "rootDeviceName": "/dev/xvda", "blockDeviceMapping": {},
+                "virtualizationType": "hvm", "hypervisor": "xen", "tagSet": {"items": [{"key": "Name", "value": "worker"}]},
+                "networkInterfaceSet": {"items": [{"networkInterfaceId": format_args!("eni-0{}", hex(rng, 16)), "status": "in-use", "macAddress": "0e:12:34:56:78:9a"}]},
+                "ebsOptimized": false, "enaSupport": true, "cpuOptions": {"coreCount": 1u32, "threadsPerCore": 2u32},
+                "metadataOptions": {"state": "pending", "httpTokens": "required", "httpPutResponseHopLimit": 2u32, "httpEndpoint": "enabled"},
+            }))}})
         }
-        "CreateTags" | "DeleteTags" => json!({"requestId": uuid(rng), "_return": true}),
-        "CreateLogStream" | "PutMetricAlarm" | "PutEvaluations" => Value::Null,
-        "ConsoleLogin" => json!({"ConsoleLogin": "Success"}),
-        _ if e.read_only => Value::Null,
-        _ => json!({"requestId": uuid(rng)}),
+        "CreateTags" | "DeleteTags" => jw!(w, {"requestId": uuid(rng), "_return": true}),
+        "CreateLogStream" | "PutMetricAlarm" | "PutEvaluations" => jw!(w, null),
+        "ConsoleLogin" => jw!(w, {"ConsoleLogin": "Success"}),
+        _ if e.read_only => jw!(w, null),
+        _ => jw!(w, {"requestId": uuid(rng)}),
     }
 }
 
@@ -438,64 +491,50 @@ pub(crate) fn console_login(ctx: &Ctx, id: Option<&Identity>, t: i64, rng: &mut 
         }
     };
     Rec {
-        event_version: "1.09",
-        user_identity: ui,
-        event_time: iso(t),
-        event_source: "signin.amazonaws.com".into(),
-        event_name: "ConsoleLogin".into(),
-        aws_region: ctx.region.to_string(),
         source_ip_address: address(Origin::Office, rng),
         user_agent: rng.pick(&CONSOLE_AGENTS[..3]).to_string(),
-        error_code: None,
-        error_message: None,
-        request_parameters: Value::Null,
         response_elements: json!({"ConsoleLogin": "Success"}),
         additional_event_data: Some(
             json!({"LoginTo": "https://console.aws.amazon.com/console/home?state=hashArgs%23&isauthcode=true", "MobileVersion": "No", "MFAIdentifier": format!("arn:aws:iam::{acct}:mfa/{}", id.map_or("root-account-mfa-device", |i| i.name.as_str())), "MFAUsed": "Yes"}),
         ),
-        request_id: None,
         event_id: uuid(rng),
-        read_only: false,
-        resources: None,
         event_type: "AwsConsoleSignIn",
-        api_version: None,
-        management_event: true,
-        recipient_account_id: acct.to_string(),
-        shared_event_id: None,
-        vpc_endpoint_id: None,
-        vpc_endpoint_account_id: None,
-        event_category: "Management",
-        tls_details: None,
-        session_credential_from_console: None,
+        ..Rec::management(ui, iso(t), "signin.amazonaws.com", "ConsoleLogin", ctx.region, acct)
     }
 }
 
-/// One ordinary API call of `id` at time `t`.
-pub(crate) fn api_call(ctx: &Ctx, id: &Identity, t: i64, rng: &mut Rng) -> Rec {
+/// What the file writer needs to know of a record written as text by [`api_call`].
+pub(crate) struct Written {
+    /// The caller's access key.
+    pub key: Option<String>,
+    /// `eventName`.
+    pub event_name: &'static str,
+    /// `sourceIPAddress`.
+    pub ip: String,
+}
+
+/// Writes one ordinary API call of `id` at time `t` (`stamp` is [`iso`] of it) into `w` (a
+/// JSON object, fields in the order of [`Rec`]).
+pub(crate) fn api_call(ctx: &Ctx, id: &Identity, t: i64, stamp: &str, rng: &mut Rng, w: &mut Vec<u8>) -> Written {
     let table = catalog::table(id.profile);
     let mut e = *table.pick(rng.below(table.total()));
     if id.quiet && !e.read_only {
         e = *catalog::table(Profile::Reader).pick(rng.below(catalog::table(Profile::Reader).total()));
     }
     let acct = ctx.account;
-    let ui = user_identity(ctx, id, t, rng);
+    let region = ctx.region;
     let ip = if id.kind == Kind::Service {
         if rng.percent(70) { id.name.clone() } else { "AWS Internal".to_string() }
     } else {
         address(id.origin, rng)
     };
     let agent = match id.kind {
-        Kind::Service => id.name.clone(),
-        Kind::ConsoleUser | Kind::Sso if rng.percent(60) => rng.pick(CONSOLE_AGENTS).to_string(),
-        _ => rng.pick(SDK_AGENTS).to_string(),
+        Kind::Service => id.name.as_str(),
+        Kind::ConsoleUser | Kind::Sso if rng.percent(60) => *rng.pick(CONSOLE_AGENTS),
+        _ => *rng.pick(SDK_AGENTS),
     };
     let failed = !id.quiet && rng.below(1000) < 28;
-    let (error_code, error_message) = if failed {
-        let (c, m) = catalog::error_for(e.source, e.name, rng.below(1000));
-        (Some(c.to_string()), Some(m.to_string()))
-    } else {
-        (None, None)
-    };
+    let error = failed.then(|| catalog::error_for(e.source, e.name, rng.below(1000)));
     let s3 = e.source == "s3.amazonaws.com";
     let data_event =
         s3 && matches!(
@@ -511,64 +550,59 @@ pub(crate) fn api_call(ctx: &Ctx, id: &Identity, t: i64, rng: &mut Rng) -> Rec {
                 | "CreateMultipartUpload"
                 | "CompleteMultipartUpload"
         ) || matches!(e.name, "Invoke" | "GetRecords" | "PutRecordBatch");
-    let request_parameters = request_parameters(&e, ctx, id, rng);
-    let response_elements = if failed { Value::Null } else { response_elements(&e, ctx, &request_parameters, rng, t) };
-    let (resources, additional) = if s3 {
-        let b = request_parameters["bucketName"].as_str().map(str::to_string).unwrap_or_else(|| bucket(acct, rng));
-        let mut res = vec![json!({"type": "AWS::S3::Bucket", "ARN": format!("arn:aws:s3:::{b}"), "accountId": acct})];
-        if let Some(k) = request_parameters["key"].as_str() {
-            res.insert(0, json!({"type": "AWS::S3::Object", "ARN": format!("arn:aws:s3:::{b}/{k}")}));
-        }
-        let out = if e.name == "GetObject" && !failed { rng.below(50_000_000) } else { 0 };
-        let inb = if e.name == "PutObject" || e.name == "UploadPart" { rng.below(20_000_000) } else { 0 };
-        (
-            Some(Value::Array(res)),
-            Some(
-                json!({"SignatureVersion": "SigV4", "CipherSuite": "TLS_AES_128_GCM_SHA256", "bytesTransferredIn": inb, "AuthenticationMethod": "AuthHeader", "x-amz-id-2": token(rng, 56, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"), "bytesTransferredOut": out}),
-            ),
-        )
-    } else if e.name == "Decrypt" || e.name == "GenerateDataKey" {
-        (
-            Some(
-                json!([{"accountId": acct, "type": "AWS::KMS::Key", "ARN": format!("arn:aws:kms:{}:{acct}:key/{}", ctx.region, pooled(ctx, rng, "kms", 6))}]),
-            ),
-            None,
-        )
-    } else {
-        (None, None)
-    };
+    let kms = e.name == "Decrypt" || e.name == "GenerateDataKey";
     let vpce = (id.origin == Origin::Vpc && rng.percent(70)).then(|| pooled(ctx, rng, "vpce", 3));
-    Rec {
-        event_version: if s3 { "1.10" } else { "1.09" },
-        user_identity: ui,
-        event_time: iso(t),
-        event_source: e.source.to_string(),
-        event_name: e.name.to_string(),
-        aws_region: ctx.region.to_string(),
-        source_ip_address: ip,
-        user_agent: agent,
-        error_code,
-        error_message,
-        request_parameters,
-        response_elements,
-        additional_event_data: additional,
-        request_id: Some(if s3 { token(rng, 16, b"0123456789ABCDEF") } else { uuid(rng) }),
-        event_id: uuid(rng),
-        read_only: e.read_only,
-        resources,
-        event_type: if id.kind == Kind::Service && rng.percent(10) { "AwsServiceEvent" } else { "AwsApiCall" },
-        api_version: (e.source == "ec2.amazonaws.com" && rng.percent(5)).then_some("2016-11-15"),
-        management_event: !data_event,
-        recipient_account_id: acct.to_string(),
-        shared_event_id: None,
-        vpc_endpoint_account_id: vpce.as_ref().map(|_| acct.to_string()),
-        vpc_endpoint_id: vpce,
-        event_category: if data_event { "Data" } else { "Management" },
-        tls_details: (id.kind != Kind::Service || rng.percent(20)).then(|| tls(e.source, ctx.region, rng.percent(80))),
-        session_credential_from_console: (matches!(id.kind, Kind::ConsoleUser)
-            || (id.kind == Kind::Sso && rng.percent(50)))
-        .then_some("true"),
-    }
+    let mut key = None;
+    let mut req = Req::default();
+    jw!(w, {
+        "eventVersion": if s3 { "1.10" } else { "1.09" },
+        "userIdentity": With::new(|w: &mut Vec<u8>| key = user_identity(ctx, id, t, rng, w)),
+        "eventTime": stamp,
+        "eventSource": e.source,
+        "eventName": e.name,
+        "awsRegion": region,
+        "sourceIPAddress": ip,
+        "userAgent": agent,
+        "errorCode"?: error.map(|x| x.0),
+        "errorMessage"?: error.map(|x| x.1),
+        "requestParameters": With::new(|w: &mut Vec<u8>| req = request_parameters(&e, ctx, id, rng, w)),
+        "responseElements": With::new(|w: &mut Vec<u8>| if failed {
+            jw!(w, null)
+        } else {
+            response_elements(&e, ctx, &req, rng, t, w)
+        }),
+        "additionalEventData"?: s3.then_some(With::new(|w: &mut Vec<u8>| {
+            let out = if e.name == "GetObject" && !failed { rng.below(50_000_000) } else { 0 };
+            let inb = if e.name == "PutObject" || e.name == "UploadPart" { rng.below(20_000_000) } else { 0 };
+            jw!(w, {"SignatureVersion": "SigV4", "CipherSuite": "TLS_AES_128_GCM_SHA256", "bytesTransferredIn": inb, "AuthenticationMethod": "AuthHeader", "x-amz-id-2": token(rng, 56, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"), "bytesTransferredOut": out});
+        })),
+        "requestID": if s3 { token(rng, 16, b"0123456789ABCDEF") } else { uuid(rng) },
+        "eventID": uuid(rng),
+        "readOnly": e.read_only,
+        "resources"?: (s3 || kms).then_some(With::new(|w: &mut Vec<u8>| if s3 {
+            let b = req.bucket.take().unwrap_or_else(|| bucket(acct, rng));
+            // The object, when there is one, comes before its bucket.
+            w.push(b'[');
+            if let Some(k) = &req.key {
+                jw!(w, {"type": "AWS::S3::Object", "ARN": format_args!("arn:aws:s3:::{b}/{k}")});
+                w.push(b',');
+            }
+            jw!(w, {"type": "AWS::S3::Bucket", "ARN": format_args!("arn:aws:s3:::{b}"), "accountId": acct});
+            w.push(b']');
+        } else {
+            jw!(w, [{"accountId": acct, "type": "AWS::KMS::Key", "ARN": format_args!("arn:aws:kms:{region}:{acct}:key/{}", pooled(ctx, rng, "kms", 6))}]);
+        })),
+        "eventType": if id.kind == Kind::Service && rng.percent(10) { "AwsServiceEvent" } else { "AwsApiCall" },
+        "apiVersion"?: (e.source == "ec2.amazonaws.com" && rng.percent(5)).then_some("2016-11-15"),
+        "managementEvent": !data_event,
+        "recipientAccountId": acct,
+        "vpcEndpointId"?: vpce,
+        "vpcEndpointAccountId"?: vpce.as_ref().map(|_| acct),
+        "eventCategory": if data_event { "Data" } else { "Management" },
+        "tlsDetails"?: (id.kind != Kind::Service || rng.percent(20)).then(|| Tls { source: e.source, region, modern: rng.percent(80) }),
+        "sessionCredentialFromConsole"?: (matches!(id.kind, Kind::ConsoleUser) || (id.kind == Kind::Sso && rng.percent(50))).then_some("true"),
+    });
+    Written { key, event_name: e.name, ip }
 }
 
 /// The noise role chain of `hour`: the CI user assumes the deploy role (session 0), which
@@ -582,34 +616,26 @@ pub(crate) fn chain(ctx: &Ctx, ids: &[Identity], hour: i64, rng: &mut Rng) -> [R
     let k1 = session_key(ctx.seed, acct, CHAIN_ROLES[1], hour, 0);
     let live = Ctx { chain_live: &|_| true, ..*ctx };
     let mk = |caller: &Identity, t: i64, role: &str, key: &str, rng: &mut Rng| {
-        let e = EventType { source: "sts.amazonaws.com", name: "AssumeRole", weight: 1, read_only: false };
-        let mut r = api_call(&live, caller, t, rng);
-        r.user_identity = user_identity(&live, caller, t + 1, rng);
         let session = format!("{}-{hour}-0", role.to_lowercase());
-        r.event_source = e.source.into();
-        r.event_name = e.name.into();
-        r.read_only = false;
-        r.error_code = None;
-        r.error_message = None;
-        r.resources = Some(
-            json!([{"accountId": acct, "type": "AWS::IAM::Role", "ARN": format!("arn:aws:iam::{acct}:role/{role}")}]),
-        );
-        r.additional_event_data = None;
-        r.management_event = true;
-        r.event_category = "Management";
-        r.event_type = "AwsApiCall";
-        r.vpc_endpoint_id = None;
-        r.vpc_endpoint_account_id = None;
-        r.tls_details = Some(tls("sts.amazonaws.com", ctx.region, true));
-        r.request_parameters = json!({"roleArn": format!("arn:aws:iam::{acct}:role/{role}"), "roleSessionName": session, "durationSeconds": 3600});
-        r.response_elements = json!({
-            "credentials": {"accessKeyId": key, "sessionToken": format!("IQoJb3JpZ2luX2VjE{}", token(rng, 120, B32)), "expiration": crate::aws_date(t + 3600)},
-            "assumedRoleUser": {"assumedRoleId": format!("AROA{}:{session}", token(rng, 17, B32)), "arn": format!("arn:aws:sts::{acct}:assumed-role/{role}/{session}")},
-        });
-        r
+        let user_identity = user_identity_value(&live, caller, t + 1, rng);
+        Rec {
+            source_ip_address: address(caller.origin, rng),
+            user_agent: rng.pick(SDK_AGENTS).to_string(),
+            request_parameters: json!({"roleArn": format!("arn:aws:iam::{acct}:role/{role}"), "roleSessionName": session, "durationSeconds": 3600}),
+            response_elements: json!({
+                "credentials": {"accessKeyId": key, "sessionToken": format!("IQoJb3JpZ2luX2VjE{}", token(rng, 120, B32)), "expiration": crate::aws_date(t + 3600)},
+                "assumedRoleUser": {"assumedRoleId": format!("AROA{}:{session}", token(rng, 17, B32)), "arn": format!("arn:aws:sts::{acct}:assumed-role/{role}/{session}")},
+            }),
+            request_id: Some(uuid(rng)),
+            event_id: uuid(rng),
+            resources: Some(
+                json!([{"accountId": acct, "type": "AWS::IAM::Role", "ARN": format!("arn:aws:iam::{acct}:role/{role}")}]),
+            ),
+            tls_details: Some(tls("sts.amazonaws.com", ctx.region, true)),
+            ..Rec::management(user_identity, iso(t), "sts.amazonaws.com", "AssumeRole", ctx.region, acct)
+        }
     };
-    let mut first = mk(ci, times[0], CHAIN_ROLES[0], &k0, rng);
-    first.event_time = iso(times[0]);
+    let first = mk(ci, times[0], CHAIN_ROLES[0], &k0, rng);
     let mut second = mk(deploy, times[1], CHAIN_ROLES[1], &k1, rng);
     // The deploy role's session 0 makes the second call.
     second.user_identity["accessKeyId"] = json!(k0);
@@ -621,6 +647,5 @@ pub(crate) fn chain(ctx: &Ctx, ids: &[Identity], hour: i64, rng: &mut Rng) -> [R
     second.user_identity["principalId"] =
         json!(format!("{}:{}-{hour}-0", deploy.principal, CHAIN_ROLES[0].to_lowercase()));
     second.user_identity["sessionContext"]["attributes"]["creationDate"] = json!(iso(times[0]));
-    second.event_time = iso(times[1]);
     [first, second]
 }

@@ -3,6 +3,8 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::jw::{Emit, With, jw};
+
 /// A CloudTrail record. Nested objects are `serde_json::Value`s; the top level is a struct so
 /// that the fields come out in AWS's order (`eventVersion`, `userIdentity`, `eventTime`, …).
 #[derive(Debug, Clone, Serialize)]
@@ -51,6 +53,47 @@ pub(crate) struct Rec {
 }
 
 impl Rec {
+    /// A successful management `AwsApiCall` with no optional field set; callers set the rest
+    /// with struct update syntax (`Rec { user_agent, ..Rec::management(…) }`).
+    pub fn management(
+        user_identity: Value,
+        event_time: String,
+        source: &str,
+        name: &str,
+        region: &str,
+        account: &str,
+    ) -> Rec {
+        Rec {
+            event_version: "1.09",
+            user_identity,
+            event_time,
+            event_source: source.to_string(),
+            event_name: name.to_string(),
+            aws_region: region.to_string(),
+            source_ip_address: String::new(),
+            user_agent: String::new(),
+            error_code: None,
+            error_message: None,
+            request_parameters: Value::Null,
+            response_elements: Value::Null,
+            additional_event_data: None,
+            request_id: None,
+            event_id: String::new(),
+            read_only: false,
+            resources: None,
+            event_type: "AwsApiCall",
+            api_version: None,
+            management_event: true,
+            recipient_account_id: account.to_string(),
+            shared_event_id: None,
+            vpc_endpoint_id: None,
+            vpc_endpoint_account_id: None,
+            event_category: "Management",
+            tls_details: None,
+            session_credential_from_console: None,
+        }
+    }
+
     /// The access key of the caller, if any.
     pub fn access_key(&self) -> Option<&str> {
         self.user_identity.get("accessKeyId").and_then(Value::as_str)
@@ -58,16 +101,36 @@ impl Rec {
 }
 
 /// The TLS details AWS records for an API endpoint.
-pub(crate) fn tls(source: &str, region: &str, modern: bool) -> Value {
-    let host = match source.split_once('.') {
-        Some(("s3", _)) => format!("s3.{region}.amazonaws.com"),
-        Some(("iam", _)) => "iam.amazonaws.com".to_string(),
-        Some((svc, _)) => format!("{svc}.{region}.amazonaws.com"),
-        None => source.to_string(),
-    };
-    if modern {
-        serde_json::json!({"tlsVersion": "TLSv1.3", "cipherSuite": "TLS_AES_128_GCM_SHA256", "clientProvidedHostHeader": host})
-    } else {
-        serde_json::json!({"tlsVersion": "TLSv1.2", "cipherSuite": "ECDHE-RSA-AES128-GCM-SHA256", "clientProvidedHostHeader": host})
+pub(crate) struct Tls<'a> {
+    /// The event source (`sts.amazonaws.com`).
+    pub source: &'a str,
+    /// The region of the call.
+    pub region: &'a str,
+    /// TLS 1.3 rather than 1.2.
+    pub modern: bool,
+}
+
+impl Emit for Tls<'_> {
+    fn emit(&self, w: &mut Vec<u8>) {
+        let (version, suite) = if self.modern {
+            ("TLSv1.3", "TLS_AES_128_GCM_SHA256")
+        } else {
+            ("TLSv1.2", "ECDHE-RSA-AES128-GCM-SHA256")
+        };
+        let region = self.region;
+        let host = With::new(|w: &mut Vec<u8>| match self.source.split_once('.') {
+            Some(("s3", _)) => jw!(w, format_args!("s3.{region}.amazonaws.com")),
+            Some(("iam", _)) => jw!(w, "iam.amazonaws.com"),
+            Some((svc, _)) => jw!(w, format_args!("{svc}.{region}.amazonaws.com")),
+            None => jw!(w, self.source),
+        });
+        jw!(w, {"tlsVersion": version, "cipherSuite": suite, "clientProvidedHostHeader": host});
     }
+}
+
+/// [`Tls`] as a value, for records built as values.
+pub(crate) fn tls(source: &str, region: &str, modern: bool) -> Value {
+    let mut w = Vec::new();
+    Tls { source, region, modern }.emit(&mut w);
+    serde_json::from_slice(&w).expect("the writer writes valid JSON")
 }

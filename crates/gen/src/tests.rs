@@ -28,6 +28,32 @@ fn iso_formats() {
 }
 
 #[test]
+fn iso_and_uuid_match_their_formats() {
+    for secs in
+        [-86_400i64 * 365, 0, 59, 951_782_400 - 1, 1_722_470_399, 4_102_444_800, 253_402_300_799, 253_402_300_800]
+    {
+        let (y, m, d) = civil(secs.div_euclid(86_400));
+        let r = secs.rem_euclid(86_400);
+        let want = format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", r / 3600, r % 3600 / 60, r % 60);
+        assert_eq!(iso(secs), want, "{secs}");
+    }
+    for seed in 0..50 {
+        let mut a = Rng::new(seed);
+        let mut b = Rng::new(seed);
+        let (x, y) = (b.next_u64(), b.next_u64());
+        let want = format!(
+            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+            x >> 32,
+            (x >> 16) & 0xffff,
+            x & 0xffff,
+            y >> 48,
+            y & 0xffff_ffff_ffff
+        );
+        assert_eq!(uuid(&mut a), want);
+    }
+}
+
+#[test]
 fn plans_spread_records_exactly() {
     let opts = GenOptions { records: 12_345, files_per_region: 288, ..Default::default() };
     let p = plans(&opts, &account_ids(2), Span { start: opts.start_day * 86_400, slots: 288 });
