@@ -755,7 +755,7 @@ thread_local! {
 ///
 /// libdeflate compresses a whole buffer in one call. With zlib-rs's streaming encoder a 1 GiB
 /// archive took 14.2 CPU-seconds, with libdeflate 13.1, for files of the same size. Since the
-/// noise is written as text ([`jw`]), level 6 is about 60 % of `gen`'s CPU time, and its files
+/// noise is written as text (module `jw`), level 6 is about 60 % of `gen`'s CPU time, and its files
 /// are within 1 % of zlib's level 6 in size. The bytes depend only on `body` and `level`, so a
 /// seed still gives the same archive.
 pub fn gzip(body: &[u8], level: u32) -> io::Result<Vec<u8>> {
