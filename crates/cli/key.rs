@@ -52,7 +52,7 @@ pub(crate) async fn key(a: KeyArgs) -> Result<Done> {
         bail!("{} already exists (use --clobber to overwrite)", o.display());
     }
     let quiet = a.common.quiet;
-    let opts = EngineOptions { scan: scan_options(&a.common), discover: discover_options(&a.common) };
+    let opts = EngineOptions { scan: scan_options(&a.common), discover: discover_options(&a.common), batch_rows: None };
     let engine = Engine::open(&paths, opts).await?;
     let mut iopts = InvestigateOptions::new(key.clone());
     iopts.paths = paths.iter().map(|p| p.display().to_string()).collect();

@@ -82,6 +82,16 @@ fn return_freed_memory() {
     }
 }
 
+/// Gives the free memory of every allocator arena back to the system (`malloc_trim`), after a
+/// phase whose working memory is done with (a hunt's staging).
+pub(crate) fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `malloc_trim` takes glibc's arena locks itself and only releases free pages.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// Makes the allocator keep large freed blocks for reuse, for `ingest`: every batch frees
 /// its parse buffers and column builders and allocates them again. Given back to the system
 /// (glibc's default above a moving threshold), each such block cost an unmap, which makes the

@@ -37,7 +37,7 @@ pub(crate) async fn query(a: QueryArgs) -> Result<Done> {
         bail!("--format parquet needs an output file: add -o FILE.parquet");
     }
     let scan = crate::verify::scan_with_verification(scan_options(&a.common), &a.paths, &a.integrity, &a.common)?;
-    let opts = EngineOptions { scan, discover: discover_options(&a.common) };
+    let opts = EngineOptions { scan, discover: discover_options(&a.common), batch_rows: None };
     let engine = Engine::open(&a.paths, opts).await?;
     let df = engine.sql(&sql).await.context("query failed")?;
     let names = trailsift_query::output_names(&sql, df.schema().as_arrow());

@@ -22,7 +22,7 @@ const HELP: &str = "\
   \\?            this help";
 
 pub(crate) async fn shell(a: ShellArgs) -> Result<Done> {
-    let opts = EngineOptions { scan: scan_options(&a.common), discover: discover_options(&a.common) };
+    let opts = EngineOptions { scan: scan_options(&a.common), discover: discover_options(&a.common), batch_rows: None };
     let engine = Engine::open(&a.paths, opts).await?;
     let interactive = std::io::stdin().is_terminal();
     if interactive && !a.common.quiet {

@@ -1,5 +1,7 @@
 //! Levels, statuses and findings: the vocabulary of chainsaw and hayabusa/Sigma.
 
+use std::sync::Arc;
+
 use std::fmt;
 use std::str::FromStr;
 
@@ -99,14 +101,18 @@ impl FromStr for Status {
 /// One hit of one detection: a single event, or the first event of an aggregate (a burst).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Finding {
-    /// Detection id.
-    pub id: String,
-    /// Detection title.
-    pub title: String,
+    /// Detection id (shared by the detection's findings: a hunt can hold hundreds of
+    /// thousands).
+    #[serde(with = "shared_str")]
+    pub id: Arc<str>,
+    /// Detection title (shared).
+    #[serde(with = "shared_str")]
+    pub title: Arc<str>,
     /// Detection level.
     pub level: Level,
-    /// Detection tags (`attack.…`).
-    pub tags: Vec<String>,
+    /// Detection tags (`attack.…`; shared).
+    #[serde(with = "shared_list")]
+    pub tags: Arc<[String]>,
     /// `eventid` of the (first) event.
     pub eventid: Option<String>,
     /// Time of the (first) event, RFC 3339 UTC (`2024-07-31T00:10:00Z`).
@@ -133,4 +139,35 @@ pub struct Finding {
     pub first_seen: String,
     /// Time of the last event (RFC 3339 UTC); equals `first_seen` for a single event.
     pub last_seen: String,
+}
+
+/// (De)serialises an `Arc<str>` as a string (serde's own impl needs its `rc` feature, which
+/// would rebuild every crate that uses serde).
+mod shared_str {
+    use std::sync::Arc;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Arc<str>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(v)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<str>, D::Error> {
+        String::deserialize(d).map(Into::into)
+    }
+}
+
+/// (De)serialises an `Arc<[String]>` as a list of strings.
+mod shared_list {
+    use std::sync::Arc;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Arc<[String]>, s: S) -> Result<S::Ok, S::Error> {
+        v.as_ref().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<[String]>, D::Error> {
+        Vec::<String>::deserialize(d).map(Into::into)
+    }
 }

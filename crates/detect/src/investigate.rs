@@ -698,11 +698,11 @@ impl Investigation {
     pub fn attach_findings(&mut self, findings: &[Finding]) {
         let mut by_id: BTreeMap<String, FindingSummary> = BTreeMap::new();
         for f in findings {
-            let s = by_id.entry(f.id.clone()).or_insert_with(|| FindingSummary {
-                id: f.id.clone(),
-                title: f.title.clone(),
+            let s = by_id.entry(f.id.to_string()).or_insert_with(|| FindingSummary {
+                id: f.id.to_string(),
+                title: f.title.to_string(),
                 level: f.level,
-                tags: f.tags.clone(),
+                tags: f.tags.to_vec(),
                 count: 0,
                 hits: 0,
                 first_seen: f.first_seen.clone(),

@@ -158,11 +158,21 @@ pub async fn hunt(engine: &Engine, catalog: &Catalog, opts: &HuntOptions) -> Res
     for d in scanning {
         outcomes.push((d, run_detection(engine, d).await));
     }
-    for (d, outcome) in outcomes {
+    // The findings are gathered into the largest detection's list, so the lists are not
+    // all held twice while they are merged (a hunt of 10 GiB has 170,000 findings).
+    let total: usize = outcomes.iter().map(|(_, o)| o.as_ref().map_or(0, Vec::len)).sum();
+    let largest = outcomes.iter().enumerate().max_by_key(|(_, (_, o))| o.as_ref().map_or(0, Vec::len)).map(|(i, _)| i);
+    if let Some((_, Ok(f))) = largest.map(|i| &mut outcomes[i]) {
+        result.findings = std::mem::take(f);
+        result.findings.reserve_exact(total - result.findings.len());
+    }
+    for (i, (d, outcome)) in outcomes.into_iter().enumerate() {
         match outcome {
             Ok(f) => {
                 result.detections_run += 1;
-                result.findings.extend(f);
+                if Some(i) != largest {
+                    result.findings.extend(f);
+                }
             }
             Err(e) => result.failed.push((d.id.clone(), e)),
         }
@@ -356,7 +366,9 @@ pub async fn run_detection(engine: &Engine, d: &Detection) -> Result<Vec<Finding
     let names: Vec<String> = df.schema().fields().iter().map(|f| f.name().clone()).collect();
     check_columns(&names)?;
     let batches = df.collect().await.map_err(|e| format!("{e}"))?;
-    let mut out = Vec::new();
+    // Sized exactly: one detection can give most of a hunt's findings, and a list grown by
+    // doubling holds up to twice the room it needs.
+    let mut out = Vec::with_capacity(batches.iter().map(RecordBatch::num_rows).sum());
     for b in &batches {
         to_findings(d, b, &mut out).map_err(|e| format!("cannot read the detection's output: {e}"))?;
     }
@@ -392,6 +404,8 @@ fn to_findings(d: &Detection, b: &RecordBatch, out: &mut Vec<Finding>) -> Result
         let a = strings[c].as_string::<i32>();
         (!a.is_null(row)).then(|| a.value(row).to_string())
     };
+    let (id, title, tags): (Arc<str>, Arc<str>, Arc<[String]>) =
+        (d.id.as_str().into(), d.title.as_str().into(), d.tags.as_slice().into());
     for row in 0..b.num_rows() {
         let first = if ts.is_null(row) { String::new() } else { format_time(ts.value(row)) };
         let last_seen = match last {
@@ -399,10 +413,10 @@ fn to_findings(d: &Detection, b: &RecordBatch, out: &mut Vec<Finding>) -> Result
             _ => first.clone(),
         };
         out.push(Finding {
-            id: d.id.clone(),
-            title: d.title.clone(),
+            id: id.clone(),
+            title: title.clone(),
             level: d.level,
-            tags: d.tags.clone(),
+            tags: tags.clone(),
             eventid: s(1, row),
             event_time: first.clone(),
             principal: s(4, row),

@@ -99,7 +99,7 @@ fn every_detection_fires_on_fire_and_not_on_quiet() {
                 if f.count != want_count {
                     errors.push(format!("{}: count {} expected {want_count}", d.id, f.count));
                 }
-                if f.summary.is_empty() || f.level != d.level || f.title != d.title {
+                if f.summary.is_empty() || f.level != d.level || *f.title != *d.title {
                     errors.push(format!("{}: metadata not attached: {f:?}", d.id));
                 }
                 assert!(f.last_seen >= f.first_seen);

@@ -55,7 +55,7 @@ const CREATE_USER: &str = "ct-persistence-0001";
 const STOP_LOGGING: &str = "ct-defense-evasion-0001";
 
 fn ids(r: &trailsift_detect::HuntResult) -> Vec<(String, Option<String>)> {
-    r.findings.iter().map(|f| (f.id.clone(), f.access_key_id.clone())).collect()
+    r.findings.iter().map(|f| (f.id.to_string(), f.access_key_id.clone())).collect()
 }
 
 /// The three findings of the whole evidence, in order.
@@ -176,7 +176,7 @@ fn failing_and_malformed_user_detections_are_reported_and_others_run() {
     let user_skipped: Vec<&str> =
         r.skipped.iter().map(|(id, _)| id.as_str()).filter(|id| !id.starts_with("vpc-")).collect();
     assert_eq!(user_skipped, vec!["u-flow"]);
-    let found: Vec<&str> = r.findings.iter().map(|f| f.id.as_str()).collect();
+    let found: Vec<&str> = r.findings.iter().map(|f| &*f.id).collect();
     assert_eq!(found, vec![CREATE_USER, CREATE_USER, STOP_LOGGING, "u-good"]);
     assert!(matches!(Catalog::bundled().with_dir(&t.path().join("absent")), Err(DetectError::Io { .. })));
 }

@@ -96,6 +96,10 @@ pub struct EngineOptions {
     pub scan: ScanOptions,
     /// Discovery options for raw evidence.
     pub discover: DiscoverOptions,
+    /// Rows per batch in DataFusion's operators (`datafusion.execution.batch_size`; `None`:
+    /// DataFusion's 8192). A hunt runs four detections side by side, each with a batch in
+    /// flight in every operator of every partition, so fewer rows bound its memory.
+    pub batch_rows: Option<usize>,
 }
 
 /// Whether `path` is a trailsift store (a directory with `manifest.json`).
@@ -121,7 +125,11 @@ impl Engine {
         let threads = opts.scan.worker_count();
         // Athena's names: queries that say `default.cloudtrail` or `awsdatacatalog.default.…`
         // resolve as they do there.
-        let config = SessionConfig::new()
+        let mut config = SessionConfig::new();
+        if let Some(rows) = opts.batch_rows {
+            config = config.with_batch_size(rows.max(1));
+        }
+        let config = config
             .with_default_catalog_and_schema("awsdatacatalog", "default")
             .with_target_partitions(threads.max(1))
             .with_information_schema(true)
