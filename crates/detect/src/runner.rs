@@ -158,19 +158,18 @@ pub async fn hunt(engine: &Engine, catalog: &Catalog, opts: &HuntOptions) -> Res
     for d in scanning {
         outcomes.push((d, run_detection(engine, d).await));
     }
-    // The findings are gathered into the largest detection's list, so the lists are not
-    // all held twice while they are merged (a hunt of 10 GiB has 170,000 findings).
+    // The findings are gathered into the largest detection's list (taken first), so the
+    // lists are not all held twice while they are merged (a hunt of 10 GiB has 170,000).
     let total: usize = outcomes.iter().map(|(_, o)| o.as_ref().map_or(0, Vec::len)).sum();
-    let largest = outcomes.iter().enumerate().max_by_key(|(_, (_, o))| o.as_ref().map_or(0, Vec::len)).map(|(i, _)| i);
-    if let Some((_, Ok(f))) = largest.map(|i| &mut outcomes[i]) {
-        result.findings = std::mem::take(f);
-        result.findings.reserve_exact(total - result.findings.len());
-    }
-    for (i, (d, outcome)) in outcomes.into_iter().enumerate() {
+    outcomes.sort_by_key(|(_, o)| std::cmp::Reverse(o.as_ref().map_or(0, Vec::len)));
+    for (d, outcome) in outcomes {
         match outcome {
             Ok(f) => {
                 result.detections_run += 1;
-                if Some(i) != largest {
+                if result.findings.is_empty() {
+                    result.findings = f;
+                    result.findings.reserve_exact(total - result.findings.len());
+                } else {
                     result.findings.extend(f);
                 }
             }
@@ -369,8 +368,9 @@ pub async fn run_detection(engine: &Engine, d: &Detection) -> Result<Vec<Finding
     // Sized exactly: one detection can give most of a hunt's findings, and a list grown by
     // doubling holds up to twice the room it needs.
     let mut out = Vec::with_capacity(batches.iter().map(RecordBatch::num_rows).sum());
+    let shared = Shared { id: d.id.as_str().into(), title: d.title.as_str().into(), tags: d.tags.as_slice().into() };
     for b in &batches {
-        to_findings(d, b, &mut out).map_err(|e| format!("cannot read the detection's output: {e}"))?;
+        to_findings(d, &shared, b, &mut out).map_err(|e| format!("cannot read the detection's output: {e}"))?;
     }
     Ok(out)
 }
@@ -382,7 +382,19 @@ fn column(b: &RecordBatch, name: &str, ty: &DataType) -> Result<Option<ArrayRef>
     }
 }
 
-fn to_findings(d: &Detection, b: &RecordBatch, out: &mut Vec<Finding>) -> Result<(), arrow::error::ArrowError> {
+/// What all findings of one detection share (one copy, however many findings).
+struct Shared {
+    id: Arc<str>,
+    title: Arc<str>,
+    tags: Arc<[String]>,
+}
+
+fn to_findings(
+    d: &Detection,
+    shared: &Shared,
+    b: &RecordBatch,
+    out: &mut Vec<Finding>,
+) -> Result<(), arrow::error::ArrowError> {
     let ts_type = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
     let need = |name: &str, ty: &DataType| {
         column(b, name, ty)?.ok_or_else(|| arrow::error::ArrowError::SchemaError(format!("no column {name}")))
@@ -404,8 +416,6 @@ fn to_findings(d: &Detection, b: &RecordBatch, out: &mut Vec<Finding>) -> Result
         let a = strings[c].as_string::<i32>();
         (!a.is_null(row)).then(|| a.value(row).to_string())
     };
-    let (id, title, tags): (Arc<str>, Arc<str>, Arc<[String]>) =
-        (d.id.as_str().into(), d.title.as_str().into(), d.tags.as_slice().into());
     for row in 0..b.num_rows() {
         let first = if ts.is_null(row) { String::new() } else { format_time(ts.value(row)) };
         let last_seen = match last {
@@ -413,10 +423,10 @@ fn to_findings(d: &Detection, b: &RecordBatch, out: &mut Vec<Finding>) -> Result
             _ => first.clone(),
         };
         out.push(Finding {
-            id: id.clone(),
-            title: title.clone(),
+            id: shared.id.clone(),
+            title: shared.title.clone(),
             level: d.level,
-            tags: tags.clone(),
+            tags: shared.tags.clone(),
             eventid: s(1, row),
             event_time: first.clone(),
             principal: s(4, row),
