@@ -71,13 +71,17 @@ fn same_len_eq(a: &[u8], b: &[u8]) -> bool {
     }
 }
 
+/// A struct column. Its children are padded with nulls lazily: a child holds rows only up to
+/// its last value, and is filled up to the struct's row count when its next value comes or
+/// when the struct is finished (most records lack most fields, and a null that is never
+/// appended one at a time costs nothing). A child that already holds the current row has
+/// seen its key before in the same object: a duplicate.
 #[derive(Debug)]
 struct StructCol {
     fields: Fields,
     keys: KeyIndex,
     children: Vec<Col>,
     validity: NullBufferBuilder,
-    seen: Vec<bool>,
 }
 
 #[derive(Debug)]
@@ -112,21 +116,39 @@ impl StructCol {
                 })
                 .collect(),
             validity: NullBufferBuilder::new(0),
-            seen: vec![false; specs.len()],
         }
     }
 
+    /// Rows of the struct (its children may hold fewer: see [`StructCol`]).
+    #[inline]
+    fn len(&self) -> usize {
+        self.validity.len()
+    }
+
     fn append_null(&mut self) {
-        for c in &mut self.children {
-            c.append_null();
-        }
         self.validity.append_null();
+    }
+
+    /// The child for `key`'s value in the object being appended as row `row`, padded up to
+    /// that row; `None` when the key is unknown or a duplicate (the value is not kept), and
+    /// `Some(None)` when the child is not built (the value is skipped without loss).
+    #[inline]
+    fn child_for(&mut self, key: &str, row: usize) -> Option<Option<&mut Col>> {
+        let child = &mut self.children[self.keys.find(key)?];
+        if matches!(child, Col::Nulls { .. }) {
+            return Some(None);
+        }
+        if child.len() > row {
+            return None;
+        }
+        child.pad_to(row);
+        Some(Some(child))
     }
 
     /// Appends the object at `i`; returns the next index and whether it fitted without loss.
     fn append_object(&mut self, nodes: &[Node<'_>], i: usize, scratch: &mut String) -> (usize, bool) {
         let Node::Object { len, .. } = nodes[i] else { unreachable!("caller checks for an object") };
-        self.seen.iter_mut().for_each(|s| *s = false);
+        let row = self.len();
         let mut lossless = true;
         let mut j = i + 1;
         for _ in 0..len {
@@ -135,25 +157,19 @@ impl StructCol {
                 _ => "",
             };
             j += 1;
-            match self.keys.find(key) {
-                // A field no query reads is left null, unexamined (`extra`, which needs
-                // `lossless`, turns this off).
-                Some(f) if matches!(self.children[f], Col::Nulls { .. }) => j = skip(nodes, j),
-                Some(f) if !self.seen[f] => {
-                    self.seen[f] = true;
-                    let (next, ok) = self.children[f].append(nodes, j, scratch);
+            match self.child_for(key, row) {
+                Some(Some(child)) => {
+                    let (next, ok) = child.append(nodes, j, scratch);
                     lossless &= ok;
                     j = next;
                 }
-                _ => {
+                // A field no query reads is left null, unexamined (`extra`, which needs
+                // `lossless`, turns this off).
+                Some(None) => j = skip(nodes, j),
+                None => {
                     lossless = false;
                     j = skip(nodes, j);
                 }
-            }
-        }
-        for (f, seen) in self.seen.iter().enumerate() {
-            if !seen {
-                self.children[f].append_null();
             }
         }
         self.validity.append_non_null();
@@ -171,18 +187,15 @@ impl StructCol {
     /// [`append_object`](Self::append_object) read straight from the bytes (the cursor is
     /// at `{`).
     fn append_object_direct(&mut self, c: &mut Cursor<'_>, bufs: &mut Bufs) -> Direct<bool> {
-        self.seen.iter_mut().for_each(|s| *s = false);
+        let row = self.len();
         let mut lossless = true;
         if c.open(b'}')? {
             loop {
                 let key = c.key()?;
-                match self.keys.find(key) {
-                    Some(f) if matches!(self.children[f], Col::Nulls { .. }) => c.skip(bufs)?,
-                    Some(f) if !self.seen[f] => {
-                        self.seen[f] = true;
-                        lossless &= self.children[f].append_direct(c, bufs)?;
-                    }
-                    _ => {
+                match self.child_for(key, row) {
+                    Some(Some(child)) => lossless &= child.append_direct(c, bufs)?,
+                    Some(None) => c.skip(bufs)?,
+                    None => {
                         lossless = false;
                         c.skip(bufs)?;
                     }
@@ -192,17 +205,20 @@ impl StructCol {
                 }
             }
         }
-        for (f, seen) in self.seen.iter().enumerate() {
-            if !seen {
-                self.children[f].append_null();
-            }
-        }
         self.validity.append_non_null();
         Ok(lossless)
     }
 
     fn finish(&mut self) -> StructArray {
-        let children: Vec<ArrayRef> = self.children.iter_mut().map(Col::finish).collect();
+        let rows = self.len();
+        let children: Vec<ArrayRef> = self
+            .children
+            .iter_mut()
+            .map(|c| {
+                c.pad_to(rows);
+                c.finish()
+            })
+            .collect();
         StructArray::try_new(self.fields.clone(), children, self.validity.finish())
             .expect("struct children are built in lockstep")
     }
@@ -230,6 +246,36 @@ impl Col {
             Col::List { offsets, validity, .. } => {
                 offsets.push(*offsets.last().expect("offsets start at 0"));
                 validity.append_null();
+            }
+        }
+    }
+
+    /// Rows appended.
+    #[inline]
+    fn len(&self) -> usize {
+        match self {
+            Col::Str(b) | Col::Json(b) => b.len(),
+            Col::Nulls { len, .. } => *len,
+            Col::Struct(s) => s.len(),
+            Col::List { offsets, .. } => offsets.len() - 1,
+        }
+    }
+
+    /// Appends nulls up to `rows` rows.
+    #[inline]
+    fn pad_to(&mut self, rows: usize) {
+        let n = rows.saturating_sub(self.len());
+        if n == 0 {
+            return;
+        }
+        match self {
+            Col::Str(b) | Col::Json(b) => b.append_nulls(n),
+            Col::Nulls { len, .. } => *len = rows,
+            Col::Struct(s) => s.validity.append_n_nulls(n),
+            Col::List { offsets, validity, .. } => {
+                let last = *offsets.last().expect("offsets start at 0");
+                offsets.resize(offsets.len() + n, last);
+                validity.append_n_nulls(n);
             }
         }
     }
@@ -587,6 +633,7 @@ impl BatchBuilder {
                     }
                     match &mut self.cols[f] {
                         Some(col) => {
+                            col.pad_to(self.rows);
                             let (next, lossless) = col.append(nodes, value_at, &mut self.scratch);
                             if !lossless && want_extra {
                                 push_extra(&mut self.extra_buf, nodes, key, value_at);
@@ -629,6 +676,7 @@ impl BatchBuilder {
                         }
                         match &mut self.cols[f] {
                             Some(col) => {
+                                col.pad_to(self.rows);
                                 if !col.append_direct(c, &mut self.bufs)? && want_extra {
                                     let mut again = c.clone();
                                     again.pos = value_at;
@@ -694,14 +742,9 @@ impl BatchBuilder {
         self.rows = self.rows.min(rows);
     }
 
-    /// Fills a record's missing fields with nulls and appends its derived and provenance
-    /// columns.
+    /// Appends a record's derived and provenance columns. Its missing fields are not filled
+    /// here: a column is padded with nulls when its next value comes, or when it is finished.
     fn end_record(&mut self, event_ts: Option<i64>, src: &RecordSource<'_>) {
-        for (f, col) in self.cols.iter_mut().enumerate() {
-            if let (false, Some(col)) = (self.seen[f], col) {
-                col.append_null();
-            }
-        }
         if let Some(b) = &mut self.event_ts {
             b.append_option(event_ts);
         }
@@ -742,7 +785,11 @@ impl BatchBuilder {
         let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.projection.columns().len());
         for &c in self.projection.columns() {
             let a: ArrayRef = match c {
-                c if c < schema::FIRST_DERIVED => self.cols[c].as_mut().expect("projected column is built").finish(),
+                c if c < schema::FIRST_DERIVED => {
+                    let col = self.cols[c].as_mut().expect("projected column is built");
+                    col.pad_to(self.rows);
+                    col.finish()
+                }
                 schema::COL_EVENT_TS => Arc::new(self.event_ts.as_mut().expect("projected").finish()),
                 schema::COL_EVIDENCE_PATH => Arc::new(self.evidence_path.as_mut().expect("projected").finish()),
                 schema::COL_EVIDENCE_INDEX => Arc::new(self.evidence_index.as_mut().expect("projected").finish()),

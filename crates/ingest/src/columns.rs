@@ -66,6 +66,14 @@ impl TextBuilder {
         self.nulls.append_null();
     }
 
+    /// Appends `n` nulls.
+    #[inline]
+    pub fn append_nulls(&mut self, n: usize) {
+        let end = self.offsets[self.offsets.len() - 1];
+        self.offsets.resize(self.offsets.len() + n, end);
+        self.nulls.append_n_nulls(n);
+    }
+
     /// Adds text to the value being written (closed by [`end_value`](Self::end_value)).
     #[inline]
     pub fn push_str(&mut self, s: &str) {

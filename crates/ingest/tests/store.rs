@@ -95,11 +95,17 @@ fn partitions_written_in_many_chunks_merge_into_one_file() {
             merged += 1;
         }
         let offsets = meta.offset_index().expect("page indexes are kept");
-        let ip = groups[0].columns().iter().position(|c| c.column_path().string() == "sourceipaddress").unwrap();
+        let at = |name: &str| groups[0].columns().iter().position(|c| c.column_path().string() == name).unwrap();
+        let (ip, time) = (at("sourceipaddress"), at("eventtime"));
+        let index = meta.column_index().expect("column indexes are kept");
         for (g, group) in groups.iter().enumerate() {
             assert!(!offsets[g][ip].page_locations().is_empty());
+            let stats = group.columns()[time].statistics().expect("statistics are kept");
+            assert!(stats.min_bytes_opt().is_some() && stats.max_bytes_opt().is_some(), "eventtime has a range");
+            assert!(!matches!(index[g][time], parquet::file::page_index::column_index::ColumnIndexMetaData::NONE));
             let column = &group.columns()[ip];
-            assert!(column.statistics().is_some(), "statistics are kept");
+            // Unordered columns prune with their bloom filter, not a min/max that spans all.
+            assert!(column.statistics().is_none_or(|s| s.min_bytes_opt().is_none()), "no range for addresses");
             let bloom = Sbbf::read_from_column_chunk(column, &file).unwrap().expect("bloom filters are kept");
             let reader = ParquetRecordBatchReaderBuilder::try_new(fs::File::open(&b).unwrap())
                 .unwrap()
