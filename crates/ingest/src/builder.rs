@@ -84,6 +84,16 @@ struct StructCol {
     validity: NullBufferBuilder,
 }
 
+/// Where a struct member's value goes ([`StructCol::member`]).
+enum Member<'c> {
+    /// Into this child, already padded up to the current row.
+    Fill(&'c mut Col),
+    /// Nowhere, without loss: the child is not built.
+    Skip,
+    /// Nowhere, with loss: the key is unknown or a duplicate.
+    Lost,
+}
+
 #[derive(Debug)]
 enum Col {
     Str(TextBuilder),
@@ -129,20 +139,19 @@ impl StructCol {
         self.validity.append_null();
     }
 
-    /// The child for `key`'s value in the object being appended as row `row`, padded up to
-    /// that row; `None` when the key is unknown or a duplicate (the value is not kept), and
-    /// `Some(None)` when the child is not built (the value is skipped without loss).
+    /// Where `key`'s value goes in the object being appended as row `row`.
     #[inline]
-    fn child_for(&mut self, key: &str, row: usize) -> Option<Option<&mut Col>> {
-        let child = &mut self.children[self.keys.find(key)?];
+    fn member(&mut self, key: &str, row: usize) -> Member<'_> {
+        let Some(f) = self.keys.find(key) else { return Member::Lost };
+        let child = &mut self.children[f];
         if matches!(child, Col::Nulls { .. }) {
-            return Some(None);
+            return Member::Skip;
         }
         if child.len() > row {
-            return None;
+            return Member::Lost;
         }
         child.pad_to(row);
-        Some(Some(child))
+        Member::Fill(child)
     }
 
     /// Appends the object at `i`; returns the next index and whether it fitted without loss.
@@ -157,16 +166,16 @@ impl StructCol {
                 _ => "",
             };
             j += 1;
-            match self.child_for(key, row) {
-                Some(Some(child)) => {
+            match self.member(key, row) {
+                Member::Fill(child) => {
                     let (next, ok) = child.append(nodes, j, scratch);
                     lossless &= ok;
                     j = next;
                 }
                 // A field no query reads is left null, unexamined (`extra`, which needs
                 // `lossless`, turns this off).
-                Some(None) => j = skip(nodes, j),
-                None => {
+                Member::Skip => j = skip(nodes, j),
+                Member::Lost => {
                     lossless = false;
                     j = skip(nodes, j);
                 }
@@ -192,10 +201,10 @@ impl StructCol {
         if c.open(b'}')? {
             loop {
                 let key = c.key()?;
-                match self.child_for(key, row) {
-                    Some(Some(child)) => lossless &= child.append_direct(c, bufs)?,
-                    Some(None) => c.skip(bufs)?,
-                    None => {
+                match self.member(key, row) {
+                    Member::Fill(child) => lossless &= child.append_direct(c, bufs)?,
+                    Member::Skip => c.skip(bufs)?,
+                    Member::Lost => {
                         lossless = false;
                         c.skip(bufs)?;
                     }
