@@ -22,10 +22,24 @@ use crate::schema::{self, Kind, Leaves, Projection, RECORD_FIELDS, Spec};
 
 /// Looks a JSON key up among a struct's known keys: exact match first, then ignoring ASCII
 /// case (CloudTrail has changed the case of a few keys over the years, e.g. `ARN`/`arn`).
+///
+/// It also guesses the next key. CloudTrail writes an object's keys in nearly the same order
+/// every time, so the key that followed a field last time is tried first, as the bytes
+/// `"key":` straight in the input ([`Cursor::eat_key`]): one comparison instead of scanning
+/// the key's string and searching the index.
 #[derive(Debug)]
 struct KeyIndex {
+    specs: &'static [Spec],
     by_len: Vec<Vec<(&'static [u8], usize)>>,
+    /// `"key":` for each spec this index finds (empty for the others).
+    patterns: Vec<Box<[u8]>>,
+    /// For each spec, then for the start of an object (last slot): the field that came next
+    /// last time, or [`NO_GUESS`].
+    next: Vec<u32>,
 }
+
+/// No guess: the key that came next is not known, or is not one this index finds.
+const NO_GUESS: u32 = u32::MAX;
 
 impl KeyIndex {
     fn new(specs: &'static [Spec]) -> Self {
@@ -37,10 +51,18 @@ impl KeyIndex {
     fn only(specs: &'static [Spec], keep: impl Fn(usize) -> bool) -> Self {
         let max = specs.iter().map(|s| s.key.len()).max().unwrap_or(0);
         let mut by_len = vec![Vec::new(); max + 1];
+        let mut patterns = vec![Box::default(); specs.len()];
         for (i, s) in specs.iter().enumerate().filter(|(i, _)| keep(*i)) {
             by_len[s.key.len()].push((s.key.as_bytes(), i));
+            patterns[i] = format!("\"{}\":", s.key).into_bytes().into_boxed_slice();
         }
-        Self { by_len }
+        Self { specs, by_len, patterns, next: vec![NO_GUESS; specs.len() + 1] }
+    }
+
+    /// The slot of [`next`](Self::next) for the start of an object.
+    #[inline]
+    fn start(&self) -> usize {
+        self.specs.len()
     }
 
     #[inline]
@@ -52,6 +74,25 @@ impl KeyIndex {
             .find(|(c, _)| same_len_eq(c, k))
             .or_else(|| bucket.iter().find(|(c, _)| c.eq_ignore_ascii_case(k)))
             .map(|&(_, i)| i)
+    }
+
+    /// Reads the key at the cursor (and the colon after it); `prev` is the field read just
+    /// before in this object ([`start`](Self::start) for the first, `None` after an unknown
+    /// key). Returns the key as written and its field, if this index finds it.
+    #[inline(always)]
+    fn read_key<'a>(&mut self, c: &mut Cursor<'a>, prev: Option<usize>) -> Direct<(&'a str, Option<usize>)> {
+        if let Some(p) = prev {
+            let g = self.next[p];
+            if g != NO_GUESS && c.eat_key(&self.patterns[g as usize]) {
+                return Ok((self.specs[g as usize].key, Some(g as usize)));
+            }
+        }
+        let key = c.key()?;
+        let f = self.find(key);
+        if let (Some(p), Some(f)) = (prev, f) {
+            self.next[p] = f as u32;
+        }
+        Ok((key, f))
     }
 }
 
@@ -142,7 +183,15 @@ impl StructCol {
     /// Where `key`'s value goes in the object being appended as row `row`.
     #[inline]
     fn member(&mut self, key: &str, row: usize) -> Member<'_> {
-        let Some(f) = self.keys.find(key) else { return Member::Lost };
+        let f = self.keys.find(key);
+        self.member_at(f, row)
+    }
+
+    /// Where the value of field `f` (`None`: an unknown key) goes in the object being
+    /// appended as row `row`.
+    #[inline]
+    fn member_at(&mut self, f: Option<usize>, row: usize) -> Member<'_> {
+        let Some(f) = f else { return Member::Lost };
         let child = &mut self.children[f];
         if matches!(child, Col::Nulls { .. }) {
             return Member::Skip;
@@ -199,9 +248,11 @@ impl StructCol {
         let row = self.len();
         let mut lossless = true;
         if c.open(b'}')? {
+            let mut prev = Some(self.keys.start());
             loop {
-                let key = c.key()?;
-                match self.member(key, row) {
+                let (_, f) = self.keys.read_key(c, prev)?;
+                prev = f;
+                match self.member_at(f, row) {
                     Member::Fill(child) => lossless &= child.append_direct(c, bufs)?,
                     Member::Skip => c.skip(bufs)?,
                     Member::Lost => {
@@ -271,12 +322,17 @@ impl Col {
     }
 
     /// Appends nulls up to `rows` rows.
-    #[inline]
+    #[inline(always)]
     fn pad_to(&mut self, rows: usize) {
-        let n = rows.saturating_sub(self.len());
-        if n == 0 {
-            return;
+        if self.len() < rows {
+            self.pad_more(rows);
         }
+    }
+
+    /// [`pad_to`](Self::pad_to) when nulls are missing (out of line: most calls find none).
+    #[inline(never)]
+    fn pad_more(&mut self, rows: usize) {
+        let n = rows - self.len();
         match self {
             Col::Str(b) | Col::Json(b) => b.append_nulls(n),
             Col::Nulls { len, .. } => *len = rows,
@@ -669,17 +725,23 @@ impl BatchBuilder {
     /// the bytes, and moves the cursor past it. On [`Bail`](crate::direct::Bail) the record
     /// is partly appended: the caller must [`truncate`](Self::truncate) to the rows it had.
     pub fn append_record_direct(&mut self, c: &mut Cursor<'_>, src: &RecordSource<'_>) -> Direct<()> {
-        self.seen.iter_mut().for_each(|s| *s = false);
         let want_extra = self.extra.is_some();
         self.extra_buf.clear();
         let mut event_time_at = None;
         if c.open(b'}')? {
+            let mut prev = Some(self.keys.start());
             loop {
-                let key = c.key()?;
+                let (key, f) = self.keys.read_key(c, prev)?;
+                prev = f;
                 let value_at = c.pos;
-                match self.keys.find(key).filter(|&f| !self.seen[f]) {
+                // A key met again in the record is lost, as an unknown one is: a built column
+                // already holding this row has had its key (columns are padded lazily).
+                let first = f.filter(|&f| match &self.cols[f] {
+                    Some(col) => col.len() <= self.rows,
+                    None => f != EVENT_TIME || event_time_at.is_none(),
+                });
+                match first {
                     Some(f) => {
-                        self.seen[f] = true;
                         if f == EVENT_TIME {
                             event_time_at = Some(value_at);
                         }

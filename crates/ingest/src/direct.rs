@@ -305,6 +305,32 @@ impl<'a> Cursor<'a> {
         Ok(Str { raw: &self.text[start..at], escaped })
     }
 
+    /// Consumes `pattern` (a key with its quotes and the colon after it) and the whitespace
+    /// after it, if the input goes on with exactly those bytes; otherwise moves nothing.
+    #[inline(always)]
+    pub fn eat_key(&mut self, pattern: &[u8]) -> bool {
+        let n = pattern.len();
+        let Some(here) = self.b.get(self.pos..self.pos + n) else { return false };
+        let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("8 bytes"));
+        let same = if n >= 8 {
+            // Eight bytes at a time, the last word overlapping the one before.
+            let mut at = 0;
+            let mut same = true;
+            while at + 8 < n && same {
+                same = word(here, at) == word(pattern, at);
+                at += 8;
+            }
+            same && word(here, n - 8) == word(pattern, n - 8)
+        } else {
+            here == pattern
+        };
+        if same {
+            self.pos += n;
+            self.ws();
+        }
+        same
+    }
+
     /// Reads an object key and the colon after it; bails on keys with escapes.
     #[inline(always)]
     pub fn key(&mut self) -> Direct<&'a str> {
@@ -527,6 +553,39 @@ impl<'a> Cursor<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn eat_key_takes_exactly_the_pattern_and_the_whitespace_after_it() {
+        for key in ["a", "arn", "type12", "userName", "principalId", "sessionIssuer", "clientProvidedHostHeader"] {
+            let pattern = format!("\"{key}\":");
+            // The pattern itself, with or without whitespace and a value after it.
+            for (input, rest) in
+                [(format!("{pattern}1"), "1"), (format!("{pattern} \n\t\"v\""), "\"v\""), (pattern.clone(), "")]
+            {
+                let mut c = Cursor::new(&input);
+                assert!(c.eat_key(pattern.as_bytes()), "{input}");
+                assert_eq!(&input[c.pos..], rest, "{input}");
+            }
+            // Anything else is left for the slow path, with the cursor where it was: one
+            // byte changed anywhere, a longer or shorter key, space before the colon, the
+            // input ending inside the pattern.
+            let mut others = Vec::new();
+            for at in 0..pattern.len() {
+                let mut b = pattern.clone().into_bytes();
+                b[at] = if b[at] == b'x' { b'y' } else { b'x' };
+                others.push(String::from_utf8(b).unwrap() + "1");
+            }
+            others.push(format!("\"{key}x\":1"));
+            others.push(format!("\"{}\":1", &key[..key.len() - 1]));
+            others.push(format!("\"{key}\" :1"));
+            others.push(pattern[..pattern.len() - 1].to_string());
+            for input in others {
+                let mut c = Cursor::new(&input);
+                assert!(!c.eat_key(pattern.as_bytes()), "{input} is not {pattern}");
+                assert_eq!(c.pos, 0, "{input}");
+            }
+        }
+    }
 
     #[test]
     fn string_stop_finds_the_first_stop_byte_as_a_plain_search_does() {
