@@ -9,13 +9,12 @@
 
 use std::sync::Arc;
 
-use arrow::array::builder::NullBufferBuilder;
 use arrow::array::{Array, ArrayRef, ListArray, RecordBatch, RecordBatchOptions, StructArray};
 use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{Date32Type, Field, Fields, Int64Type, SchemaRef, TimestampMicrosecondType};
 use simd_json::{Node, StaticNode};
 
-use crate::columns::{PrimBuilder, TextBuilder};
+use crate::columns::{PrimBuilder, TextBuilder, Validity};
 use crate::direct::{Bufs, Cursor, Direct};
 use crate::json::{skip, write_scalar_text, write_str, write_value};
 use crate::schema::{self, Kind, Leaves, Projection, RECORD_FIELDS, Spec};
@@ -122,7 +121,7 @@ struct StructCol {
     fields: Fields,
     keys: KeyIndex,
     children: Vec<Col>,
-    validity: NullBufferBuilder,
+    validity: Validity,
 }
 
 /// Where a struct member's value goes ([`StructCol::member`]).
@@ -143,7 +142,7 @@ enum Col {
     List {
         item: Box<StructCol>,
         offsets: Vec<i32>,
-        validity: NullBufferBuilder,
+        validity: Validity,
     },
     /// A field that is not built: only its length is kept, and it finishes as all nulls.
     Nulls {
@@ -166,7 +165,7 @@ impl StructCol {
                     None => Col::Nulls { data_type: schema::data_type(s.kind), len: 0 },
                 })
                 .collect(),
-            validity: NullBufferBuilder::new(0),
+            validity: Validity::default(),
         }
     }
 
@@ -293,7 +292,7 @@ impl Col {
             Kind::ListOfStruct(specs) => Col::List {
                 item: Box::new(StructCol::new(specs, &Leaves::All)),
                 offsets: vec![0],
-                validity: NullBufferBuilder::new(0),
+                validity: Validity::default(),
             },
         }
     }

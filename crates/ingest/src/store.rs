@@ -17,7 +17,7 @@
 //! always gives the same files, whatever order the workers finish in.
 //!
 //! The evidence is cut into chunks of consecutive files of one partition (at most
-//! [`CHUNK_BYTES`] on disk, and at most a [`MIN_CHUNKS`]th of the archive), taken largest
+//! [`CHUNK_BYTES`] on disk, and about a [`MIN_CHUNKS`]th of a small archive), taken largest
 //! first. A worker takes a chunk, parses its files in order and streams the rows into the
 //! chunk's Parquet file as they are built, so memory is one batch and one row group per
 //! worker whatever the size of the evidence. Once all are written, the parts
@@ -55,12 +55,15 @@ use crate::vpc::{self, VpcBuilder, VpcScanOptions};
 /// chunks and 3.90 s with 16 MiB chunks: every column chunk of a row group creates its own
 /// zstd contexts in parquet-rs, and fewer, fuller row groups create fewer.
 pub const CHUNK_BYTES: u64 = 16 << 20;
-/// An archive smaller than this many [`CHUNK_BYTES`] is cut into this many chunks or more,
-/// so that its work is still shared out between the workers.
-pub const MIN_CHUNKS: u64 = 16;
-/// Least size of a chunk cut to share a small archive out (a chunk also ends with its
-/// partition, so it can be smaller).
-pub const MIN_CHUNK_BYTES: u64 = 256 << 10;
+/// An archive smaller than this many [`CHUNK_BYTES`] is cut into this many chunks or more
+/// (down to [`MIN_CHUNK_BYTES`] each), so that its work is still shared out between the
+/// workers.
+pub const MIN_CHUNKS: u64 = 8;
+/// Least size of a chunk cut to share an archive out. Each chunk is a Parquet file with its
+/// own column writers (dictionaries, compressors, footer): on 125 MB of JSON (15 MB of
+/// gzip), chunks of 1 MB took 3.8 % more instructions than chunks of 4 MB. A chunk also ends
+/// with its partition, so it can be smaller.
+pub const MIN_CHUNK_BYTES: u64 = 4 << 20;
 /// Partition value used when the path has none.
 pub const UNKNOWN_PARTITION: &str = "__unknown__";
 /// Rows per Parquet row group.
