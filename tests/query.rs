@@ -385,6 +385,25 @@ fn trino_forms_agree_with_the_oracle() {
     );
     assert_eq!(counts(&rows, "type", "n"), want_types);
 
+    // WITH ORDINALITY: each element's position, from 1, with the element or its fields.
+    let mut want_positions: BTreeMap<String, u64> = BTreeMap::new();
+    let mut want_position_types: BTreeMap<String, u64> = BTreeMap::new();
+    for r in &records {
+        for (i, res) in r["resources"].as_array().into_iter().flatten().enumerate() {
+            *want_positions.entry((i + 1).to_string()).or_default() += 1;
+            *want_position_types.entry(format!("{} {}", i + 1, str_of(&res["type"]))).or_default() += 1;
+        }
+    }
+    assert!(want_positions.len() > 1, "the corpus has records with several resources");
+    let rows = both(
+        "SELECT CAST(t.n AS VARCHAR) AS n, count(*) AS c FROM cloudtrail CROSS JOIN UNNEST(resources) WITH ORDINALITY AS t(r, n) GROUP BY 1",
+    );
+    assert_eq!(counts(&rows, "n", "c"), want_positions);
+    let rows = both(
+        "SELECT CAST(n AS VARCHAR) || ' ' || coalesce(type, 'null') AS k, count(*) AS c FROM cloudtrail CROSS JOIN UNNEST(resources) WITH ORDINALITY AS u(arn, accountid, type, n) GROUP BY 1",
+    );
+    assert_eq!(counts(&rows, "k", "c"), want_position_types);
+
     // Result names: a struct field by its name, an unaliased expression by its position.
     let mut want_by_arn: BTreeMap<String, u64> = BTreeMap::new();
     for r in &records {

@@ -6,7 +6,8 @@
 //! - [`trino_compat`] rewrites the spellings DataFusion's parser or planner does not take:
 //!   field access after a subscript or a call (`resources[1].arn`,
 //!   `element_at(resources, 1).arn`), and `CROSS JOIN UNNEST(array) AS t(x)` (or the comma
-//!   form), which becomes a derived table that calls DataFusion's `unnest` in its projection;
+//!   form, or `WITH ORDINALITY AS t(x, n)`), which becomes a derived table that calls
+//!   DataFusion's `unnest` in its projection;
 //!   `if(…)`, `try(…)` and `mod(…)` become `CASE`, `TRY_CAST` (or the bare expression) and `%`.
 //! - [`output_names`] names the result columns as Trino does: an alias as written, a column
 //!   by its name, a struct field by the field's name (`useridentity.arn` is `arn`), and any
@@ -232,7 +233,7 @@ fn rewrite_set_expr(body: &mut SetExpr, renames: &mut Vec<(Ident, Ident)>) -> bo
 }
 
 fn is_unnest(t: &TableFactor) -> bool {
-    matches!(t, TableFactor::UNNEST { with_offset: false, with_ordinality: false, .. })
+    matches!(t, TableFactor::UNNEST { with_offset: false, .. })
 }
 
 fn is_cross_unnest(j: &Join) -> bool {
@@ -259,23 +260,45 @@ fn wrap(base: &TableFactor, unnest: &TableFactor) -> Option<(TableFactor, Option
         },
         _ => return None,
     };
-    let TableFactor::UNNEST { alias, array_exprs, .. } = unnest else { return None };
-    let columns: Vec<String> =
+    let TableFactor::UNNEST { alias, array_exprs, with_ordinality, .. } = unnest else { return None };
+    let mut columns: Vec<String> =
         alias.as_ref().map(|a| a.columns.iter().map(|c| c.name.to_string()).collect()).unwrap_or_default();
+    // WITH ORDINALITY: the last name is the element's position, from 1. DataFusion unnests
+    // the lists of one projection side by side (the shorter padded with NULLs), so the
+    // positions are one more list, as long as the longest array; a NULL array counts as
+    // empty, as in Trino.
+    let ordinal = match with_ordinality {
+        true => {
+            let n = columns.pop()?;
+            let len = match array_exprs.as_slice() {
+                [e] => format!("cardinality({e})"),
+                many => {
+                    let each: Vec<String> = many.iter().map(|e| format!("coalesce(cardinality({e}), 0)")).collect();
+                    format!("greatest({})", each.join(", "))
+                }
+            };
+            Some((format!("unnest(generate_series(1, CAST({len} AS BIGINT))) AS {n}"), n))
+        }
+        false => None,
+    };
     let base_sql = base.to_string();
     let inner = match (array_exprs.len(), columns.len()) {
         (1, k) if k > 1 => {
             // One array of rows, one name per field.
             let fields: Vec<String> =
                 columns.iter().enumerate().map(|(i, c)| format!("{FIELD_AT}({ELEMENT}, {}) AS {c}", i + 1)).collect();
+            let (ord_item, excluded, ord_after) = match &ordinal {
+                Some((item, n)) => (format!(", {item}"), format!("{ELEMENT}, {n}"), format!(", {n}")),
+                None => (String::new(), ELEMENT.to_string(), String::new()),
+            };
             format!(
-                "SELECT {name}.* EXCLUDE ({ELEMENT}), {} FROM (SELECT {name}.*, unnest({}) AS {ELEMENT} FROM {base_sql}) AS {name}",
+                "SELECT {name}.* EXCLUDE ({excluded}), {}{ord_after} FROM (SELECT {name}.*, unnest({}) AS {ELEMENT}{ord_item} FROM {base_sql}) AS {name}",
                 fields.join(", "),
                 array_exprs[0]
             )
         }
-        (n, k) if k == n || k == 0 => {
-            let items: Vec<String> = array_exprs
+        (n, k) if k == n || (k == 0 && ordinal.is_none()) => {
+            let mut items: Vec<String> = array_exprs
                 .iter()
                 .enumerate()
                 .map(|(i, e)| match columns.get(i) {
@@ -283,6 +306,7 @@ fn wrap(base: &TableFactor, unnest: &TableFactor) -> Option<(TableFactor, Option
                     None => format!("unnest({e})"),
                 })
                 .collect();
+            items.extend(ordinal.map(|(item, _)| item));
             format!("SELECT {name}.*, {} FROM {base_sql}", items.join(", "))
         }
         _ => return None,
@@ -423,9 +447,28 @@ mod tests {
             trino_compat("SELECT count(*) FROM cloudtrail CROSS JOIN UNNEST(resources)"),
             "SELECT count(*) FROM (SELECT cloudtrail.*, unnest(resources) FROM cloudtrail) AS cloudtrail"
         );
-        // Shapes not handled are left for DataFusion to report.
+        // WITH ORDINALITY: one more list, of positions, unnested beside the array.
         let ordinality = "SELECT * FROM cloudtrail CROSS JOIN UNNEST(resources) WITH ORDINALITY AS t(r, n)";
-        assert_eq!(trino_compat(ordinality), ordinality);
+        assert_eq!(
+            trino_compat(ordinality),
+            "SELECT * FROM (SELECT cloudtrail.*, unnest(resources) AS r, unnest(generate_series(1, CAST(cardinality(resources) AS BIGINT))) AS n FROM cloudtrail) AS cloudtrail"
+        );
+        let fields =
+            "SELECT n, arn FROM cloudtrail CROSS JOIN UNNEST(resources) WITH ORDINALITY AS t(arn, accountid, type, n)";
+        let rewritten = trino_compat(fields);
+        assert!(rewritten.contains("EXCLUDE (__trailsift_element, n)"), "{rewritten}");
+        assert!(rewritten.contains("AS type, n FROM"), "{rewritten}");
+        let two = "SELECT * FROM t CROSS JOIN UNNEST(a, b) WITH ORDINALITY AS u(x, y, n)";
+        assert!(
+            trino_compat(two).contains(
+                "unnest(generate_series(1, CAST(greatest(coalesce(cardinality(a), 0), coalesce(cardinality(b), 0)) AS BIGINT))) AS n"
+            ),
+            "{}",
+            trino_compat(two)
+        );
+        // Shapes not handled are left for DataFusion to report: positions without a name.
+        let unnamed = "SELECT * FROM cloudtrail CROSS JOIN UNNEST(resources) WITH ORDINALITY";
+        assert_eq!(trino_compat(unnamed), unnamed);
         assert_eq!(
             trino_compat("SELECT unnest(resources) FROM cloudtrail"),
             "SELECT unnest(resources) FROM cloudtrail"
