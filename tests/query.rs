@@ -404,6 +404,23 @@ fn trino_forms_agree_with_the_oracle() {
     );
     assert_eq!(counts(&rows, "k", "c"), want_position_types);
 
+    // LEFT JOIN UNNEST … ON TRUE: a record without resources (NULL or empty) is kept once,
+    // with NULLs.
+    let mut want_left_types = want_types.clone();
+    let without = records.iter().filter(|r| r["resources"].as_array().is_none_or(|a| a.is_empty())).count();
+    assert!(without > 0, "the corpus has records without resources");
+    *want_left_types.entry("null".into()).or_default() += without as u64;
+    let rows = both(
+        "SELECT type, count(*) AS n FROM cloudtrail LEFT JOIN UNNEST(resources) AS u(arn, accountid, type) ON TRUE GROUP BY type",
+    );
+    assert_eq!(counts(&rows, "type", "n"), want_left_types);
+    let rows = both(
+        "SELECT CAST(t.n AS VARCHAR) AS n, count(*) AS c FROM cloudtrail LEFT JOIN UNNEST(resources) WITH ORDINALITY AS t(r, n) ON TRUE GROUP BY 1",
+    );
+    let mut want_left_positions = want_positions.clone();
+    *want_left_positions.entry("null".into()).or_default() += without as u64;
+    assert_eq!(counts(&rows, "n", "c"), want_left_positions);
+
     // Result names: a struct field by its name, an unaliased expression by its position.
     let mut want_by_arn: BTreeMap<String, u64> = BTreeMap::new();
     for r in &records {

@@ -6,8 +6,8 @@
 //! - [`trino_compat`] rewrites the spellings DataFusion's parser or planner does not take:
 //!   field access after a subscript or a call (`resources[1].arn`,
 //!   `element_at(resources, 1).arn`), and `CROSS JOIN UNNEST(array) AS t(x)` (or the comma
-//!   form, or `WITH ORDINALITY AS t(x, n)`), which becomes a derived table that calls
-//!   DataFusion's `unnest` in its projection;
+//!   form, or `WITH ORDINALITY AS t(x, n)`, or `LEFT JOIN UNNEST(…) … ON TRUE`), which becomes
+//!   a derived table that calls DataFusion's `unnest` in its projection;
 //!   `if(…)`, `try(…)` and `mod(…)` become `CASE`, `TRY_CAST` (or the bare expression) and `%`.
 //! - [`output_names`] names the result columns as Trino does: an alias as written, a column
 //!   by its name, a struct field by the field's name (`useridentity.arn` is `arn`), and any
@@ -206,9 +206,9 @@ fn rewrite_set_expr(body: &mut SetExpr, renames: &mut Vec<(Ident, Ident)>) -> bo
                 }
             }
             for item in &mut from {
-                while item.joins.first().is_some_and(is_cross_unnest) {
+                while let Some(outer) = item.joins.first().and_then(unnest_join) {
                     let join = item.joins.remove(0);
-                    match wrap(&item.relation, &join.relation) {
+                    match wrap(&item.relation, &join.relation, outer) {
                         Some((derived, rename)) => {
                             item.relation = derived;
                             renames.extend(rename);
@@ -236,22 +236,31 @@ fn is_unnest(t: &TableFactor) -> bool {
     matches!(t, TableFactor::UNNEST { with_offset: false, .. })
 }
 
-fn is_cross_unnest(j: &Join) -> bool {
+/// Whether `j` joins an UNNEST the way the rewrite handles: `Some(false)` for a cross or
+/// inner join (`ON TRUE` or no condition), `Some(true)` for `LEFT JOIN UNNEST(…) ON TRUE`,
+/// which keeps the rows whose arrays are empty or NULL.
+fn unnest_join(j: &Join) -> Option<bool> {
     let on_true = |c: &JoinConstraint| match c {
         JoinConstraint::None => true,
         JoinConstraint::On(e) => e.to_string().eq_ignore_ascii_case("true"),
         _ => false,
     };
-    is_unnest(&j.relation)
-        && match &j.join_operator {
-            JoinOperator::CrossJoin(c) | JoinOperator::Join(c) | JoinOperator::Inner(c) => on_true(c),
-            _ => false,
+    if !is_unnest(&j.relation) {
+        return None;
+    }
+    match &j.join_operator {
+        JoinOperator::CrossJoin(c) | JoinOperator::Join(c) | JoinOperator::Inner(c) => on_true(c).then_some(false),
+        JoinOperator::Left(c @ JoinConstraint::On(_)) | JoinOperator::LeftOuter(c @ JoinConstraint::On(_)) => {
+            on_true(c).then_some(true)
         }
+        _ => None,
+    }
 }
 
-/// The derived table that stands for `base CROSS JOIN unnest`, and the rename of the
-/// UNNEST's alias to the base's name; `None` when the shapes are not the ones handled.
-fn wrap(base: &TableFactor, unnest: &TableFactor) -> Option<(TableFactor, Option<(Ident, Ident)>)> {
+/// The derived table that stands for `base CROSS JOIN unnest` (`outer`: `base LEFT JOIN
+/// unnest ON TRUE`), and the rename of the UNNEST's alias to the base's name; `None` when
+/// the shapes are not the ones handled.
+fn wrap(base: &TableFactor, unnest: &TableFactor, outer: bool) -> Option<(TableFactor, Option<(Ident, Ident)>)> {
     let name = match base {
         TableFactor::Table { alias: Some(a), .. } | TableFactor::Derived { alias: Some(a), .. } => a.name.clone(),
         TableFactor::Table { name, alias: None, .. } => match name.0.last()? {
@@ -281,6 +290,12 @@ fn wrap(base: &TableFactor, unnest: &TableFactor) -> Option<(TableFactor, Option
         }
         false => None,
     };
+    // A LEFT JOIN keeps a row whose array is empty or NULL, with NULL elements: such an
+    // array is unnested as one NULL.
+    let list = |e: &SqlExpr| match outer {
+        true => format!("CASE WHEN cardinality({e}) > 0 THEN {e} ELSE make_array(NULL) END"),
+        false => e.to_string(),
+    };
     let base_sql = base.to_string();
     let inner = match (array_exprs.len(), columns.len()) {
         (1, k) if k > 1 => {
@@ -294,7 +309,7 @@ fn wrap(base: &TableFactor, unnest: &TableFactor) -> Option<(TableFactor, Option
             format!(
                 "SELECT {name}.* EXCLUDE ({excluded}), {}{ord_after} FROM (SELECT {name}.*, unnest({}) AS {ELEMENT}{ord_item} FROM {base_sql}) AS {name}",
                 fields.join(", "),
-                array_exprs[0]
+                list(&array_exprs[0])
             )
         }
         (n, k) if k == n || (k == 0 && ordinal.is_none()) => {
@@ -302,8 +317,8 @@ fn wrap(base: &TableFactor, unnest: &TableFactor) -> Option<(TableFactor, Option
                 .iter()
                 .enumerate()
                 .map(|(i, e)| match columns.get(i) {
-                    Some(c) => format!("unnest({e}) AS {c}"),
-                    None => format!("unnest({e})"),
+                    Some(c) => format!("unnest({}) AS {c}", list(e)),
+                    None => format!("unnest({})", list(e)),
                 })
                 .collect();
             items.extend(ordinal.map(|(item, _)| item));
@@ -466,6 +481,13 @@ mod tests {
             "{}",
             trino_compat(two)
         );
+        // LEFT JOIN … ON TRUE keeps the rows whose arrays are empty or NULL.
+        assert_eq!(
+            trino_compat("SELECT r.arn FROM cloudtrail LEFT JOIN UNNEST(resources) AS t(r) ON TRUE"),
+            "SELECT r.arn FROM (SELECT cloudtrail.*, unnest(CASE WHEN cardinality(resources) > 0 THEN resources ELSE make_array(NULL) END) AS r FROM cloudtrail) AS cloudtrail"
+        );
+        let on_other = "SELECT * FROM cloudtrail LEFT JOIN UNNEST(resources) AS t(r) ON r.arn = 'x'";
+        assert_eq!(trino_compat(on_other), on_other);
         // Shapes not handled are left for DataFusion to report: positions without a name.
         let unnamed = "SELECT * FROM cloudtrail CROSS JOIN UNNEST(resources) WITH ORDINALITY";
         assert_eq!(trino_compat(unnamed), unnamed);
