@@ -592,7 +592,6 @@ pub struct BatchBuilder {
     /// Verification status of the file being read (a per-file constant, like its path).
     verification: Option<String>,
     rows: usize,
-    seen: Vec<bool>,
     scratch: String,
     extra_buf: String,
     bufs: Bufs,
@@ -627,7 +626,6 @@ impl BatchBuilder {
             verification: None,
             projection,
             rows: 0,
-            seen: vec![false; RECORD_FIELDS.len()],
             scratch: String::new(),
             extra_buf: String::new(),
             bufs: Bufs::default(),
@@ -669,16 +667,28 @@ impl BatchBuilder {
         }
     }
 
+    /// Whether field `f` is met for the first time in the record being appended (a key met
+    /// again is lost, as an unknown one is). A built column that already holds this row has
+    /// had its key, since columns are padded lazily; of the fields not built, only
+    /// `eventTime` matters (`event_ts` is made from it), and `event_time_met` tells.
+    #[inline]
+    fn first_time(&self, f: usize, event_time_met: bool) -> bool {
+        match &self.cols[f] {
+            Some(col) => col.len() <= self.rows,
+            None => f != EVENT_TIME || !event_time_met,
+        }
+    }
+
     /// Appends the record whose object starts at tape index `i`.
     ///
     /// # Panics
     /// If `nodes[i]` is not an object: callers reject non-object records before this.
     pub fn append_record(&mut self, nodes: &[Node<'_>], i: usize, src: &RecordSource<'_>) {
         let Node::Object { len, .. } = nodes[i] else { panic!("append_record needs an object") };
-        self.seen.iter_mut().for_each(|s| *s = false);
         let want_extra = self.extra.is_some();
         self.extra_buf.clear();
         let mut event_time: Option<&str> = None;
+        let mut event_time_met = false;
         let mut j = i + 1;
         for _ in 0..len {
             let key = match nodes[j] {
@@ -686,14 +696,14 @@ impl BatchBuilder {
                 _ => "",
             };
             let value_at = j + 1;
-            let field = self.keys.find(key).filter(|&f| !self.seen[f]);
+            let field = self.keys.find(key).filter(|&f| self.first_time(f, event_time_met));
             let next = match field {
                 Some(f) => {
-                    self.seen[f] = true;
-                    if f == EVENT_TIME
-                        && let Node::String(t) = nodes[value_at]
-                    {
-                        event_time = Some(t);
+                    if f == EVENT_TIME {
+                        event_time_met = true;
+                        if let Node::String(t) = nodes[value_at] {
+                            event_time = Some(t);
+                        }
                     }
                     match &mut self.cols[f] {
                         Some(col) => {
@@ -733,13 +743,7 @@ impl BatchBuilder {
                 let (key, f) = self.keys.read_key(c, prev)?;
                 prev = f;
                 let value_at = c.pos;
-                // A key met again in the record is lost, as an unknown one is: a built column
-                // already holding this row has had its key (columns are padded lazily).
-                let first = f.filter(|&f| match &self.cols[f] {
-                    Some(col) => col.len() <= self.rows,
-                    None => f != EVENT_TIME || event_time_at.is_none(),
-                });
-                match first {
+                match f.filter(|&f| self.first_time(f, event_time_at.is_some())) {
                     Some(f) => {
                         if f == EVENT_TIME {
                             event_time_at = Some(value_at);
