@@ -48,15 +48,19 @@ fn corpus() -> Corpus {
 
 fn parse_all(files: &[EvidenceFile], projection: &Projection) -> u64 {
     let mut rows = 0u64;
-    let last = parse_each(files, projection, &mut |b| rows += b.num_rows() as u64);
+    let last = parse_each(files, projection, &mut |b| {
+        rows += b.num_rows() as u64;
+        Some(b)
+    });
     rows + last.map(|b| b.num_rows() as u64).unwrap_or(0)
 }
 
-/// Parses every file, handing each full batch to `on_batch`; returns the last, partial one.
+/// Parses every file, handing each full batch to `on_batch` (which may give it back for
+/// reuse); returns the last, partial one.
 fn parse_each(
     files: &[EvidenceFile],
     projection: &Projection,
-    on_batch: &mut dyn FnMut(arrow::array::RecordBatch),
+    on_batch: &mut dyn FnMut(arrow::array::RecordBatch) -> Option<arrow::array::RecordBatch>,
 ) -> Option<arrow::array::RecordBatch> {
     let mut builder = BatchBuilder::new(projection.clone());
     let mut buf = Vec::new();
@@ -121,7 +125,10 @@ fn benches(c: &mut Criterion) {
         })
     });
     let mut batches = Vec::new();
-    let last = parse_each(&corpus.files, &all, &mut |b| batches.push(b));
+    let last = parse_each(&corpus.files, &all, &mut |b| {
+        batches.push(b);
+        None
+    });
     batches.extend(last);
     g.bench_function("encode_parquet", |b| {
         b.iter(|| {

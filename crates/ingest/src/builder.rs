@@ -14,7 +14,7 @@ use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{Date32Type, Field, Fields, Int64Type, SchemaRef, TimestampMicrosecondType};
 use simd_json::{Node, StaticNode};
 
-use crate::columns::{PrimBuilder, TextBuilder, Validity};
+use crate::columns::{PrimBuilder, TextBuilder, Validity, reclaim, unwrap_array};
 use crate::direct::{Bufs, Cursor, Direct};
 use crate::json::{skip, write_scalar_text, write_str, write_value};
 use crate::schema::{self, Kind, Leaves, Projection, RECORD_FIELDS, Spec};
@@ -280,6 +280,16 @@ impl StructCol {
             .collect();
         StructArray::try_new(self.fields.clone(), children, self.validity.finish())
             .expect("struct children are built in lockstep")
+    }
+
+    /// Hands the children of a struct this column finished back to their builders
+    /// ([`TextBuilder::recycle`]).
+    fn recycle(&mut self, array: ArrayRef) {
+        let Some(array) = unwrap_array::<StructArray>(array) else { return };
+        let (_, children, _) = array.into_parts();
+        for (c, a) in self.children.iter_mut().zip(children) {
+            c.recycle(a);
+        }
     }
 }
 
@@ -550,6 +560,28 @@ impl Col {
                     ListArray::try_new(field, offs, Arc::new(values), validity.finish())
                         .expect("list offsets are built in lockstep"),
                 )
+            }
+        }
+    }
+
+    /// Hands the vectors of a column this builder finished back to it
+    /// ([`TextBuilder::recycle`]).
+    fn recycle(&mut self, array: ArrayRef) {
+        match self {
+            Col::Str(b) | Col::Json(b) => b.recycle(array),
+            Col::Nulls { .. } => {}
+            Col::Struct(s) => s.recycle(array),
+            Col::List { item, offsets, .. } => {
+                let Some(list) = unwrap_array::<ListArray>(array) else { return };
+                let (_, offs, values, _) = list.into_parts();
+                item.recycle(values);
+                if offsets.len() == 1
+                    && let Some(mut v) = reclaim::<i32>(offs.into_inner().into_inner())
+                    && v.capacity() > offsets.capacity()
+                {
+                    v.push(0);
+                    *offsets = v;
+                }
             }
         }
     }
@@ -882,7 +914,8 @@ impl BatchBuilder {
             if let Some(col) = col
                 && !self.projection.columns().contains(&c)
             {
-                col.finish();
+                let done = col.finish();
+                col.recycle(done);
             }
         }
         let options = RecordBatchOptions::new().with_row_count(Some(self.rows));
@@ -891,6 +924,34 @@ impl BatchBuilder {
             RecordBatch::try_new_with_options(self.schema.clone(), arrays, &options)
                 .expect("builders match the projected schema"),
         )
+    }
+
+    /// Takes back the vectors of a batch this builder finished, once it has been written
+    /// and nothing else holds its columns, so that the next batch reuses them (see
+    /// [`TextBuilder::recycle`]). A batch from elsewhere, or one still shared, changes nothing.
+    pub fn recycle(&mut self, batch: RecordBatch) {
+        if !Arc::ptr_eq(&batch.schema(), &self.schema) {
+            return;
+        }
+        let arrays = batch.columns().to_vec();
+        drop(batch);
+        for (&c, a) in self.projection.columns().iter().zip(arrays) {
+            match c {
+                c if c < schema::FIRST_DERIVED => {
+                    if let Some(col) = self.cols[c].as_mut() {
+                        col.recycle(a);
+                    }
+                }
+                schema::COL_EVENT_TS => self.event_ts.as_mut().map_or((), |b| b.recycle(a)),
+                schema::COL_EVIDENCE_PATH => self.evidence_path.as_mut().map_or((), |b| b.recycle(a)),
+                schema::COL_EVIDENCE_INDEX => self.evidence_index.as_mut().map_or((), |b| b.recycle(a)),
+                schema::COL_PATH_ACCOUNT => self.path_account.as_mut().map_or((), |b| b.recycle(a)),
+                schema::COL_PATH_REGION => self.path_region.as_mut().map_or((), |b| b.recycle(a)),
+                schema::COL_PATH_DATE => self.path_date.as_mut().map_or((), |b| b.recycle(a)),
+                schema::COL_EVIDENCE_VERIFICATION => self.evidence_verification.as_mut().map_or((), |b| b.recycle(a)),
+                _ => self.extra.as_mut().map_or((), |b| b.recycle(a)),
+            }
+        }
     }
 }
 

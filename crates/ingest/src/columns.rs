@@ -6,8 +6,25 @@
 //! that taking back is a `truncate`, and hand them to Arrow without a copy when finished.
 
 use arrow::array::builder::BooleanBufferBuilder;
-use arrow::array::{ArrowPrimitiveType, PrimitiveArray, StringArray};
+use arrow::array::{Array, ArrayRef, ArrowPrimitiveType, PrimitiveArray, StringArray};
 use arrow::buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
+use arrow::datatypes::ArrowNativeType;
+
+/// The vector behind `buffer`, emptied, when nothing else holds the buffer and it was made
+/// from a vector of `T` (`None` otherwise).
+pub fn reclaim<T: ArrowNativeType>(buffer: Buffer) -> Option<Vec<T>> {
+    let mut v = buffer.into_vec::<T>().ok()?;
+    v.clear();
+    Some(v)
+}
+
+/// The concrete array behind `array`, with `array` itself dropped, so that the buffers are
+/// held once (by the returned array) when nothing else held `array`.
+pub fn unwrap_array<A: Array + Clone + 'static>(array: ArrayRef) -> Option<A> {
+    let owned = array.as_any().downcast_ref::<A>()?.clone();
+    drop(array);
+    Some(owned)
+}
 
 /// Which rows of a column are null, kept as runs of null rows: a value costs one addition,
 /// and the long runs of absent fields one entry each. Arrow's `NullBufferBuilder` sets a bit
@@ -209,6 +226,30 @@ impl TextBuilder {
             )
         }
     }
+
+    /// Takes back the vectors of a column this builder finished, once the batch is written
+    /// and nothing else holds them: the next batch then writes into memory that is already
+    /// allocated (and warm) instead of growing new vectors from nothing, which copied every
+    /// text byte again on each doubling (`realloc` was 4.5 % of ingest's instructions). Does
+    /// nothing when the builder already holds rows or the array is not one of its own.
+    pub fn recycle(&mut self, array: ArrayRef) {
+        let Some(array) = unwrap_array::<StringArray>(array) else { return };
+        if !self.is_empty() || !self.data.is_empty() {
+            return;
+        }
+        let (offsets, values, _) = array.into_parts();
+        if let Some(v) = reclaim::<u8>(values)
+            && v.capacity() > self.data.capacity()
+        {
+            self.data = String::from_utf8(v).expect("an empty vector is UTF-8");
+        }
+        if let Some(mut v) = reclaim::<i32>(offsets.into_inner().into_inner())
+            && v.capacity() > self.offsets.capacity()
+        {
+            v.push(0);
+            self.offsets = v;
+        }
+    }
 }
 
 /// A column of fixed-width values (`Int64`, `Date32`, timestamps).
@@ -271,6 +312,21 @@ impl<T: ArrowPrimitiveType> PrimBuilder<T> {
     pub fn finish(&mut self) -> PrimitiveArray<T> {
         let values = ScalarBuffer::from(std::mem::take(&mut self.values));
         PrimitiveArray::<T>::new(values, self.nulls.finish()).with_data_type(self.data_type.clone())
+    }
+
+    /// Takes back the values vector of a column this builder finished (as
+    /// [`TextBuilder::recycle`] does).
+    pub fn recycle(&mut self, array: ArrayRef) {
+        let Some(array) = unwrap_array::<PrimitiveArray<T>>(array) else { return };
+        if !self.values.is_empty() {
+            return;
+        }
+        let (_, values, _) = array.into_parts();
+        if let Some(v) = reclaim::<T::Native>(values.into_inner())
+            && v.capacity() > self.values.capacity()
+        {
+            self.values = v;
+        }
     }
 }
 

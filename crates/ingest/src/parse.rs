@@ -52,8 +52,9 @@ pub struct Sink<'a> {
     pub builder: &'a mut BatchBuilder,
     /// Rows per batch before `on_batch` is called.
     pub batch_rows: usize,
-    /// Receives full batches.
-    pub on_batch: &'a mut dyn FnMut(RecordBatch),
+    /// Receives full batches; gives a batch back when it is done with it, so that the
+    /// builder can reuse its memory ([`BatchBuilder::recycle`]).
+    pub on_batch: &'a mut dyn FnMut(RecordBatch) -> Option<RecordBatch>,
     /// Records that cannot match this filter are counted, not built.
     pub prefilter: Option<&'a Prefilter>,
 }
@@ -137,7 +138,9 @@ impl<'s> State<'s, '_> {
         if self.sink.builder.len() >= self.sink.batch_rows
             && let Some(b) = self.sink.builder.finish()
         {
-            (self.sink.on_batch)(b);
+            if let Some(done) = (self.sink.on_batch)(b) {
+                self.sink.builder.recycle(done);
+            }
             self.emitted = self.out.seen;
         }
     }

@@ -182,7 +182,10 @@ fn worker(files: &[EvidenceFile], opts: &ScanOptions, send: &dyn Fn(ScanEvent) -
             let v = vpc.get_or_insert_with(|| VpcBuilder::new(opts.vpc.projection.as_deref()));
             crate::vpc::process_file(i, file, opts, v, &mut buf, &mut |b| pending.push(b))
         } else {
-            process_file(i, file, opts, &mut builder, &mut buf, &mut |b| pending.push(b))
+            process_file(i, file, opts, &mut builder, &mut buf, &mut |b| {
+                pending.push(b);
+                None
+            })
         };
         if opts.batch_per_file {
             pending.extend(builder.finish());
@@ -211,14 +214,15 @@ fn worker(files: &[EvidenceFile], opts: &ScanOptions, send: &dyn Fn(ScanEvent) -
 }
 
 /// Reads, inflates and parses one file, appending its rows to `builder` (full batches go to
-/// `on_batch`). Files that are not CloudTrail are hashed and reported, not parsed.
+/// `on_batch`, which may give them back for reuse, as in [`Sink`]). Files that are not
+/// CloudTrail are hashed and reported, not parsed.
 pub fn process_file(
     index: usize,
     file: &EvidenceFile,
     opts: &ScanOptions,
     builder: &mut BatchBuilder,
     buf: &mut Vec<u8>,
-    on_batch: &mut dyn FnMut(RecordBatch),
+    on_batch: &mut dyn FnMut(RecordBatch) -> Option<RecordBatch>,
 ) -> FileReport {
     let mut report = FileReport {
         file: index,

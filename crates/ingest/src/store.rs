@@ -346,7 +346,7 @@ fn store_worker(
     while let Some(&unit) = units.get(next.fetch_add(1, Ordering::Relaxed)) {
         let chunk = match unit {
             Unit::Other(i) => {
-                let report = scan::process_file(i, &files[i], opts, &mut builder, &mut buf, &mut |_| {});
+                let report = scan::process_file(i, &files[i], opts, &mut builder, &mut buf, &mut |_| None);
                 if tx.send(Done::File(report)).is_err() {
                     return;
                 }
@@ -360,7 +360,10 @@ fn store_worker(
                 let v = vpc_builder.get_or_insert_with(|| VpcBuilder::new(None));
                 vpc::process_file(i, &files[i], opts, v, &mut buf, &mut |b| part.write(&b))
             } else {
-                scan::process_file(i, &files[i], opts, &mut builder, &mut buf, &mut |b| part.write(&b))
+                scan::process_file(i, &files[i], opts, &mut builder, &mut buf, &mut |b| {
+                    part.write(&b);
+                    Some(b)
+                })
             };
             if tx.send(Done::File(report)).is_err() {
                 return;
@@ -370,9 +373,13 @@ fn store_worker(
                 buf = Vec::new();
             }
         }
-        let rest = if chunk.vpc { vpc_builder.as_mut().and_then(VpcBuilder::finish) } else { builder.finish() };
-        if let Some(b) = rest {
+        if chunk.vpc {
+            if let Some(b) = vpc_builder.as_mut().and_then(VpcBuilder::finish) {
+                part.write(&b);
+            }
+        } else if let Some(b) = builder.finish() {
             part.write(&b);
+            builder.recycle(b);
         }
         let res = part.close().map(|rows| (chunk.rel_path.clone(), rows));
         if tx.send(Done::Part(res)).is_err() {

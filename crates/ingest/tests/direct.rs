@@ -234,3 +234,57 @@ fn realdata_samples_are_answered_alike() {
     eprintln!("realdata: {files} files, {loaded} records loaded, {direct} of them read directly");
     assert!(files > 0 && direct > 0);
 }
+
+/// Batches built in the vectors of earlier batches given back to the builder
+/// (`BatchBuilder::recycle`, as the store writer does) hold exactly what batches built from
+/// fresh vectors hold; and the vectors are in fact reused.
+#[test]
+fn recycled_batches_equal_fresh_ones() {
+    use arrow::array::{AsArray, UInt32Array};
+    use trailsift_ingest::discover::PathInfo;
+    use trailsift_ingest::parse::{FileSource, Sink, parse_file};
+
+    let dir = tempfile::tempdir().unwrap();
+    let opts = trailsift_gen::GenOptions { records: 1200, files_per_region: 3, ..Default::default() };
+    let answers = trailsift_gen::generate(dir.path(), &opts).unwrap();
+    let texts: Vec<Vec<u8>> = answers
+        .files
+        .iter()
+        .map(|f| {
+            let raw = std::fs::read(dir.path().join(&f.path)).unwrap();
+            let mut text = Vec::new();
+            std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&raw[..]), &mut text).unwrap();
+            text
+        })
+        .collect();
+    let eventid = schema::RECORD_FIELDS.iter().position(|f| f.name == "eventid").unwrap();
+    // Every batch of one builder over all files, copied out before it is given back when
+    // `recycle` is set; and where each batch's `eventid` text lived.
+    let run = |recycle: bool| {
+        let mut builder = BatchBuilder::new(Projection::all());
+        let (mut kept, mut places) = (Vec::new(), Vec::new());
+        let info = PathInfo::default();
+        for text in &texts {
+            let mut on_batch = |b: RecordBatch| {
+                places.push(b.column(eventid).as_string::<i32>().values().as_ptr() as usize);
+                let all = UInt32Array::from_iter_values(0..b.num_rows() as u32);
+                kept.push(arrow::compute::take_record_batch(&b, &all).unwrap());
+                recycle.then_some(b)
+            };
+            let mut sink = Sink { builder: &mut builder, batch_rows: 40, on_batch: &mut on_batch, prefilter: None };
+            let src = FileSource { path: "mem.json", info: &info, candidate: false };
+            let mut data = text.clone();
+            let outcome = parse_file(&mut data, None, src, &mut sink, &mut |_: &mut Vec<u8>| None);
+            assert_eq!(outcome.loaded, outcome.seen);
+        }
+        kept.extend(builder.finish());
+        (kept, places)
+    };
+    let (fresh, _) = run(false);
+    let (recycled, places) = run(true);
+    assert_eq!(fresh.iter().map(RecordBatch::num_rows).sum::<usize>(), 1200);
+    assert_eq!(fresh, recycled);
+    // Full batches of 40 IDs of 36 characters never outgrow the first one's vector.
+    let reused = places.windows(2).filter(|w| w[0] == w[1]).count();
+    assert!(reused * 2 > places.len(), "the text vectors were reused {reused} times in {} batches", places.len());
+}

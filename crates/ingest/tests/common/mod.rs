@@ -24,7 +24,10 @@ pub fn parse_with(
     let original = bytes.to_vec();
     let mut data = bytes.to_vec();
     let outcome = {
-        let mut on_batch = |b| batches.push(b);
+        let mut on_batch = |b| {
+            batches.push(b);
+            None
+        };
         let mut sink = Sink { builder: &mut builder, batch_rows, on_batch: &mut on_batch, prefilter };
         let src = FileSource { path: "mem.json", info: &info, candidate: false };
         let mut reread = |out: &mut Vec<u8>| {
