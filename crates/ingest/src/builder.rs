@@ -942,16 +942,40 @@ impl BatchBuilder {
                         col.recycle(a);
                     }
                 }
-                schema::COL_EVENT_TS => self.event_ts.as_mut().map_or((), |b| b.recycle(a)),
-                schema::COL_EVIDENCE_PATH => self.evidence_path.as_mut().map_or((), |b| b.recycle(a)),
-                schema::COL_EVIDENCE_INDEX => self.evidence_index.as_mut().map_or((), |b| b.recycle(a)),
-                schema::COL_PATH_ACCOUNT => self.path_account.as_mut().map_or((), |b| b.recycle(a)),
-                schema::COL_PATH_REGION => self.path_region.as_mut().map_or((), |b| b.recycle(a)),
-                schema::COL_PATH_DATE => self.path_date.as_mut().map_or((), |b| b.recycle(a)),
-                schema::COL_EVIDENCE_VERIFICATION => self.evidence_verification.as_mut().map_or((), |b| b.recycle(a)),
-                _ => self.extra.as_mut().map_or((), |b| b.recycle(a)),
+                schema::COL_EVENT_TS => recycle_into(self.event_ts.as_mut(), a),
+                schema::COL_EVIDENCE_PATH => recycle_into(self.evidence_path.as_mut(), a),
+                schema::COL_EVIDENCE_INDEX => recycle_into(self.evidence_index.as_mut(), a),
+                schema::COL_PATH_ACCOUNT => recycle_into(self.path_account.as_mut(), a),
+                schema::COL_PATH_REGION => recycle_into(self.path_region.as_mut(), a),
+                schema::COL_PATH_DATE => recycle_into(self.path_date.as_mut(), a),
+                schema::COL_EVIDENCE_VERIFICATION => recycle_into(self.evidence_verification.as_mut(), a),
+                _ => recycle_into(self.extra.as_mut(), a),
             }
         }
+    }
+}
+
+/// A column builder that can take back the vectors of a column it finished.
+trait Recycle {
+    fn recycle(&mut self, array: ArrayRef);
+}
+
+impl Recycle for TextBuilder {
+    fn recycle(&mut self, array: ArrayRef) {
+        TextBuilder::recycle(self, array);
+    }
+}
+
+impl<T: arrow::datatypes::ArrowPrimitiveType> Recycle for PrimBuilder<T> {
+    fn recycle(&mut self, array: ArrayRef) {
+        PrimBuilder::recycle(self, array);
+    }
+}
+
+/// Hands `array` back to `builder`, when that column is built.
+fn recycle_into(builder: Option<&mut impl Recycle>, array: ArrayRef) {
+    if let Some(b) = builder {
+        b.recycle(array);
     }
 }
 

@@ -10,9 +10,18 @@ use arrow::array::{Array, ArrayRef, ArrowPrimitiveType, PrimitiveArray, StringAr
 use arrow::buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::ArrowNativeType;
 
-/// The vector behind `buffer`, emptied, when nothing else holds the buffer and it was made
-/// from a vector of `T` (`None` otherwise).
+/// Largest vector a builder takes back for its next batch. A batch of 8,192 ordinary records
+/// fills at most a few MiB per column; one made of a few huge records (megabytes of
+/// `requestParameters` each) is let go, so that one odd file does not keep its memory held
+/// for the rest of an ingest.
+pub const MAX_RECLAIMED_BYTES: usize = 32 << 20;
+
+/// The vector behind `buffer`, emptied, when nothing else holds the buffer, it was made from
+/// a vector of `T`, and it holds at most [`MAX_RECLAIMED_BYTES`] (`None` otherwise).
 pub fn reclaim<T: ArrowNativeType>(buffer: Buffer) -> Option<Vec<T>> {
+    if buffer.capacity() > MAX_RECLAIMED_BYTES {
+        return None;
+    }
     let mut v = buffer.into_vec::<T>().ok()?;
     v.clear();
     Some(v)
@@ -338,7 +347,9 @@ impl<T: ArrowPrimitiveType> Default for PrimBuilder<T> {
 
 #[cfg(test)]
 mod tests {
-    use arrow::array::{Array, Int64Array};
+    use std::sync::Arc;
+
+    use arrow::array::Int64Array;
     use arrow::datatypes::Int64Type;
 
     use super::*;
@@ -417,6 +428,23 @@ mod tests {
             assert_eq!(ours.len(), arrow.len());
         }
         assert!(finished > 1000);
+    }
+
+    #[test]
+    fn only_small_unshared_vectors_are_taken_back() {
+        let mut b = TextBuilder::new();
+        b.append_value("abc");
+        let a: ArrayRef = Arc::new(b.finish());
+        let held = a.clone();
+        b.recycle(a);
+        assert_eq!(b.data.capacity(), 0, "a shared array is left alone");
+        b.recycle(held);
+        assert!(b.data.capacity() >= 3, "the last holder's vector is taken back");
+        assert_eq!((b.len(), b.data.as_str()), (0, ""));
+        let big = Buffer::from_vec(vec![0u8; MAX_RECLAIMED_BYTES + 1]);
+        assert!(reclaim::<u8>(big).is_none(), "a huge vector is let go");
+        let fits = Buffer::from_vec(vec![7i32; 10]);
+        assert_eq!(reclaim::<i32>(fits).map(|v| (v.len(), v.capacity() >= 10)), Some((0, true)));
     }
 
     #[test]
