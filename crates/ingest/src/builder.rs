@@ -942,40 +942,35 @@ impl BatchBuilder {
                         col.recycle(a);
                     }
                 }
-                schema::COL_EVENT_TS => recycle_into(self.event_ts.as_mut(), a),
-                schema::COL_EVIDENCE_PATH => recycle_into(self.evidence_path.as_mut(), a),
-                schema::COL_EVIDENCE_INDEX => recycle_into(self.evidence_index.as_mut(), a),
-                schema::COL_PATH_ACCOUNT => recycle_into(self.path_account.as_mut(), a),
-                schema::COL_PATH_REGION => recycle_into(self.path_region.as_mut(), a),
-                schema::COL_PATH_DATE => recycle_into(self.path_date.as_mut(), a),
-                schema::COL_EVIDENCE_VERIFICATION => recycle_into(self.evidence_verification.as_mut(), a),
-                _ => recycle_into(self.extra.as_mut(), a),
+                schema::COL_EVENT_TS => {
+                    if let Some(b) = self.event_ts.as_mut() {
+                        b.recycle(a);
+                    }
+                }
+                schema::COL_EVIDENCE_INDEX => {
+                    if let Some(b) = self.evidence_index.as_mut() {
+                        b.recycle(a);
+                    }
+                }
+                schema::COL_PATH_DATE => {
+                    if let Some(b) = self.path_date.as_mut() {
+                        b.recycle(a);
+                    }
+                }
+                _ => {
+                    let text = match c {
+                        schema::COL_EVIDENCE_PATH => &mut self.evidence_path,
+                        schema::COL_PATH_ACCOUNT => &mut self.path_account,
+                        schema::COL_PATH_REGION => &mut self.path_region,
+                        schema::COL_EVIDENCE_VERIFICATION => &mut self.evidence_verification,
+                        _ => &mut self.extra,
+                    };
+                    if let Some(b) = text {
+                        b.recycle(a);
+                    }
+                }
             }
         }
-    }
-}
-
-/// A column builder that can take back the vectors of a column it finished.
-trait Recycle {
-    fn recycle(&mut self, array: ArrayRef);
-}
-
-impl Recycle for TextBuilder {
-    fn recycle(&mut self, array: ArrayRef) {
-        TextBuilder::recycle(self, array);
-    }
-}
-
-impl<T: arrow::datatypes::ArrowPrimitiveType> Recycle for PrimBuilder<T> {
-    fn recycle(&mut self, array: ArrayRef) {
-        PrimBuilder::recycle(self, array);
-    }
-}
-
-/// Hands `array` back to `builder`, when that column is built.
-fn recycle_into(builder: Option<&mut impl Recycle>, array: ArrayRef) {
-    if let Some(b) = builder {
-        b.recycle(array);
     }
 }
 
