@@ -8,6 +8,33 @@ use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+/// What makes two paths the same file: on Unix its device and inode numbers, taken from the
+/// metadata the walk reads anyway (one `realpath` per file, several system calls each, took
+/// 0.3 s of a 7,045-file ingest before any file was read); elsewhere its canonical path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum FileId {
+    #[cfg(unix)]
+    Inode(u64, u64),
+    #[cfg_attr(unix, allow(dead_code))]
+    Path(PathBuf),
+}
+
+impl FileId {
+    fn of(path: &Path, md: &fs::Metadata) -> Self {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let _ = path;
+            FileId::Inode(md.dev(), md.ino())
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = md;
+            FileId::Path(fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()))
+        }
+    }
+}
+
 use serde::{Deserialize, Serialize};
 
 /// What an evidence file is.
@@ -130,7 +157,7 @@ pub struct DiscoverOptions {
 /// Walks `inputs` (files and directories, in any mix) and classifies every file found.
 pub fn discover<P: AsRef<Path>>(inputs: &[P], opts: &DiscoverOptions) -> Discovery {
     let mut out = Discovery::default();
-    let mut seen_files: HashSet<PathBuf> = HashSet::new();
+    let mut seen_files: HashSet<FileId> = HashSet::new();
     for input in inputs {
         let input = input.as_ref();
         match fs::metadata(input) {
@@ -141,7 +168,7 @@ pub fn discover<P: AsRef<Path>>(inputs: &[P], opts: &DiscoverOptions) -> Discove
             Ok(md) if md.is_dir() => walk_dir(input, opts, &mut out, &mut seen_files),
             Ok(md) => {
                 let before = out.files.len();
-                add_file(input, md.len(), &mut out, &mut seen_files);
+                add_file(input, &md, &mut out, &mut seen_files);
                 // A flow-log file named explicitly is read whatever folder it sits in.
                 if let Some(f) = out.files.get_mut(before).filter(|f| f.kind == FileKind::Unknown) {
                     let lower = f.display.to_ascii_lowercase();
@@ -158,18 +185,18 @@ pub fn discover<P: AsRef<Path>>(inputs: &[P], opts: &DiscoverOptions) -> Discove
     out
 }
 
-fn add_file(path: &Path, size: u64, out: &mut Discovery, seen: &mut HashSet<PathBuf>) {
-    // The same file reached twice (overlapping inputs, or a followed symlink) is read once.
-    let canon = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    if !seen.insert(canon) {
+fn add_file(path: &Path, md: &fs::Metadata, out: &mut Discovery, seen: &mut HashSet<FileId>) {
+    // The same file reached twice (overlapping inputs, a followed symlink, a hard link) is
+    // read once, under the first path that reached it.
+    if !seen.insert(FileId::of(path, md)) {
         return;
     }
     let display = path.to_string_lossy().into_owned();
     let (kind, info) = classify(&display);
-    out.files.push(EvidenceFile { path: path.to_path_buf(), display, size, kind, info });
+    out.files.push(EvidenceFile { path: path.to_path_buf(), display, size: md.len(), kind, info });
 }
 
-fn walk_dir(root: &Path, opts: &DiscoverOptions, out: &mut Discovery, seen: &mut HashSet<PathBuf>) {
+fn walk_dir(root: &Path, opts: &DiscoverOptions, out: &mut Discovery, seen: &mut HashSet<FileId>) {
     // Each stack entry carries the canonical directories above it, to detect loops.
     let root_canon = fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
     let mut stack: Vec<(PathBuf, Vec<PathBuf>)> = vec![(root.to_path_buf(), vec![root_canon])];
@@ -184,18 +211,21 @@ fn walk_dir(root: &Path, opts: &DiscoverOptions, out: &mut Discovery, seen: &mut
                 continue;
             }
         };
-        let mut names: Vec<PathBuf> = Vec::new();
+        let mut names: Vec<std::ffi::OsString> = Vec::new();
         for entry in entries {
             match entry {
-                Ok(e) => names.push(e.path()),
+                Ok(e) => names.push(e.file_name()),
                 Err(e) => out.problems.push(WalkProblem {
                     path: dir.display().to_string(),
                     reason: format!("cannot list directory entry: {e}"),
                 }),
             }
         }
+        // By name: the entries share their folder, so this is the order of their paths, without
+        // comparing the folder's components again for every pair.
         names.sort();
-        for path in names {
+        for name in names {
+            let path = dir.join(name);
             let lmd = match fs::symlink_metadata(&path) {
                 Ok(m) => m,
                 Err(e) => {
@@ -234,7 +264,7 @@ fn walk_dir(root: &Path, opts: &DiscoverOptions, out: &mut Discovery, seen: &mut
                 a.push(canon);
                 stack.push((path, a));
             } else if md.is_file() {
-                add_file(&path, md.len(), out, seen);
+                add_file(&path, &md, out, seen);
             }
         }
     }
@@ -413,5 +443,34 @@ mod tests {
         assert_eq!(i.account.as_deref(), Some("123456789012"));
         assert_eq!(i.region.as_deref(), Some("us-east-2"));
         assert_eq!(i.date_string().as_deref(), Some("2019-04-15"));
+    }
+
+    #[test]
+    fn walks_in_name_order_and_reads_each_file_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("b");
+        fs::create_dir_all(&sub).unwrap();
+        for name in ["b/z.json", "b/a.json", "a.json", "b/m.json"] {
+            fs::write(dir.path().join(name), b"{}").unwrap();
+        }
+        // The folder, a file inside it named again, and (on Unix) a hard link to another.
+        let mut inputs = vec![dir.path().to_path_buf(), sub.join("m.json")];
+        #[cfg(unix)]
+        {
+            let other = tempfile::tempdir().unwrap();
+            let link = other.path().join("again.json");
+            fs::hard_link(sub.join("z.json"), &link).unwrap();
+            inputs.push(link);
+            let d = discover(&inputs, &DiscoverOptions::default());
+            assert_eq!(d.files.len(), 4, "{:?}", d.files);
+        }
+        let d = discover(&inputs[..2], &DiscoverOptions::default());
+        let names: Vec<String> = d
+            .files
+            .iter()
+            .map(|f| f.path.strip_prefix(dir.path()).unwrap().to_string_lossy().replace('\\', "/"))
+            .collect();
+        assert_eq!(names, ["a.json", "b/a.json", "b/m.json", "b/z.json"]);
+        assert!(d.problems.is_empty(), "{:?}", d.problems);
     }
 }
