@@ -347,6 +347,17 @@ def main():
         vs = f"{m / ref:.2f}" if ref else ""
         fl = f"{m / floor:.2f}" if floor else ""
         lines.append(f"| {name} | {m:.3f} | {json_bytes / 1e6 / m:.0f} | {fl} | {vs} | {rss[name]:.0f} |")
+    # What each ingest wrote (its last run): the speed of a store is worth little if it is
+    # much bigger than the other's.
+    outputs = []
+    parts = [os.path.join(d, f) for d, _, fs in os.walk(store) for f in fs if f.endswith(".parquet")]
+    if parts:
+        outputs.append(f"trailsift's store {sum(map(os.path.getsize, parts)) / 1e6:.1f} MB of Parquet in "
+                       f"{len(parts)} files")
+    if "(ingest) duckdb COPY TO parquet" in cases and os.path.exists(duck_parquet):
+        outputs.append(f"DuckDB's COPY {os.path.getsize(duck_parquet) / 1e6:.1f} MB in one file")
+    if outputs:
+        lines += ["", "Ingest output (both zstd): " + "; ".join(outputs) + "."]
     text = "\n".join(lines) + "\n"
     print(text)
     if args.append:
