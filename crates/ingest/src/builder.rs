@@ -14,7 +14,7 @@ use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{Date32Type, Field, Fields, Int64Type, SchemaRef, TimestampMicrosecondType};
 use simd_json::{Node, StaticNode};
 
-use crate::columns::{PrimBuilder, TextBuilder, Validity, reclaim, unwrap_array};
+use crate::columns::{PrimBuilder, TextBuilder, Validity, reclaim_offsets, unwrap_array};
 use crate::direct::{Bufs, Cursor, Direct};
 use crate::json::{skip, write_scalar_text, write_str, write_value};
 use crate::schema::{self, Kind, Leaves, Projection, RECORD_FIELDS, Spec};
@@ -575,12 +575,8 @@ impl Col {
                 let Some(list) = unwrap_array::<ListArray>(array) else { return };
                 let (_, offs, values, _) = list.into_parts();
                 item.recycle(values);
-                if offsets.len() == 1
-                    && let Some(mut v) = reclaim::<i32>(offs.into_inner().into_inner())
-                    && v.capacity() > offsets.capacity()
-                {
-                    v.push(0);
-                    *offsets = v;
+                if offsets.len() == 1 {
+                    reclaim_offsets(offs, offsets);
                 }
             }
         }

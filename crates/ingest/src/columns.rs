@@ -27,6 +27,17 @@ pub fn reclaim<T: ArrowNativeType>(buffer: Buffer) -> Option<Vec<T>> {
     Some(v)
 }
 
+/// Takes back the offsets vector behind `offsets` into `into` (left as one leading 0, ready
+/// for the next batch) when [`reclaim`] gives it back and it is bigger than `into`'s.
+pub fn reclaim_offsets(offsets: OffsetBuffer<i32>, into: &mut Vec<i32>) {
+    if let Some(mut v) = reclaim::<i32>(offsets.into_inner().into_inner())
+        && v.capacity() > into.capacity()
+    {
+        v.push(0);
+        *into = v;
+    }
+}
+
 /// The concrete array behind `array`, with `array` itself dropped, so that the buffers are
 /// held once (by the returned array) when nothing else held `array`.
 pub fn unwrap_array<A: Array + Clone + 'static>(array: ArrayRef) -> Option<A> {
@@ -252,12 +263,7 @@ impl TextBuilder {
         {
             self.data = String::from_utf8(v).expect("an empty vector is UTF-8");
         }
-        if let Some(mut v) = reclaim::<i32>(offsets.into_inner().into_inner())
-            && v.capacity() > self.offsets.capacity()
-        {
-            v.push(0);
-            self.offsets = v;
-        }
+        reclaim_offsets(offsets, &mut self.offsets);
     }
 }
 
