@@ -481,4 +481,44 @@ fn trino_forms_agree_with_the_oracle() {
     let max_error = records.iter().filter_map(|r| r["errorCode"].as_str()).max().expect("the corpus has errors");
     let rows = both("SELECT errorcode FROM cloudtrail ORDER BY errorcode DESC LIMIT 1");
     assert_eq!(rows[0]["errorcode"], max_error);
+
+    // Lambdas: any_match, all_match and none_match keep Trino's three values (a NULL
+    // predicate with no match is NULL, which WHERE drops), transform and filter map and keep
+    // elements, and a lambda reads a column of its row (recipientaccountid).
+    let common = want_types.iter().filter(|(t, _)| *t != "null").max_by_key(|(_, n)| **n).unwrap().0.clone();
+    let types = |r: &Value| -> Option<Vec<Option<String>>> {
+        r["resources"].as_array().map(|a| a.iter().map(|x| x["type"].as_str().map(str::to_string)).collect())
+    };
+    let count = |f: &dyn Fn(&Value) -> bool| records.iter().filter(|r| f(r)).count() as u64;
+    let any = count(&|r| types(r).is_some_and(|t| t.iter().any(|x| x.as_deref() == Some(common.as_str()))));
+    let all = count(&|r| types(r).is_some_and(|t| t.iter().all(|x| x.as_deref() == Some(common.as_str()))));
+    let none = count(&|r| types(r).is_some_and(|t| t.iter().all(|x| x.is_some() && x.as_deref() != Some(&common))));
+    assert!(any > 0 && all > 0 && none > 0, "the corpus tests each of them: {any} {all} {none}");
+    for (f, want) in [("any_match", any), ("all_match", all), ("none_match", none)] {
+        let rows =
+            both(&format!("SELECT count(*) AS n FROM cloudtrail WHERE {f}(resources, r -> r.type = '{common}')"));
+        assert_eq!(rows[0]["n"], want, "{f}");
+    }
+    let s3 = records
+        .iter()
+        .flat_map(|r| r["resources"].as_array().into_iter().flatten())
+        .filter(|x| x["ARN"].as_str().is_some_and(|a| a.to_ascii_lowercase().starts_with("arn:aws:s3")))
+        .count();
+    assert!(s3 > 0, "the corpus has S3 resources");
+    let rows = both(
+        "SELECT sum(cardinality(filter(transform(resources, r -> lower(r.arn)), a -> a LIKE 'arn:aws:s3%'))) AS n FROM cloudtrail",
+    );
+    assert_eq!(rows[0]["n"], s3);
+    let own = count(&|r| {
+        r["resources"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|x| x["accountId"] == r["recipientAccountId"] && x["accountId"].is_string())
+    });
+    assert!(own > 0, "the corpus has resources of the recipient account");
+    let rows = both(
+        "SELECT count(*) AS n FROM cloudtrail WHERE any_match(resources, (r) -> r.accountid = recipientaccountid)",
+    );
+    assert_eq!(rows[0]["n"], own);
 }

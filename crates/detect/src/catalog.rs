@@ -220,7 +220,7 @@ impl Catalog {
                 continue;
             }
             let file = if d.origin == "bundled" { format!("bundled:{}", d.path) } else { d.origin.clone() };
-            match ctx.sql(&trailsift_query::trino_compat(&d.sql)).await {
+            match trailsift_query::plan_trino(&ctx, &d.sql).await {
                 Ok(df) => {
                     let names: Vec<String> = df.schema().fields().iter().map(|f| f.name().clone()).collect();
                     if let Err(m) = crate::runner::check_columns(&names) {

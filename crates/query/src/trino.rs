@@ -8,7 +8,9 @@
 //!   `element_at(resources, 1).arn`), and `CROSS JOIN UNNEST(array) AS t(x)` (or the comma
 //!   form, or `WITH ORDINALITY AS t(x, n)`, or `LEFT JOIN UNNEST(…) … ON TRUE`), which becomes
 //!   a derived table that calls DataFusion's `unnest` in its projection;
-//!   `if(…)`, `try(…)` and `mod(…)` become `CASE`, `TRY_CAST` (or the bare expression) and `%`.
+//!   `if(…)`, `try(…)` and `mod(…)` become `CASE`, `TRY_CAST` (or the bare expression) and `%`;
+//!   `CAST(x AS ARRAY(T))` becomes a call that reads text as a JSON array
+//!   (module `array_cast`). Lambdas are made in the syntax tree by module `lambda`.
 //! - [`output_names`] names the result columns as Trino does: an alias as written, a column
 //!   by its name, a struct field by the field's name (`useridentity.arn` is `arn`), and any
 //!   other expression `_colN` (N counting from 0), so that `--format jsonl` keys are the ones
@@ -19,13 +21,14 @@ use std::ops::ControlFlow;
 
 use arrow::datatypes::Schema;
 use datafusion::sql::sqlparser::ast::{
-    CastKind, Expr as SqlExpr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, Join, JoinConstraint,
-    JoinOperator, ObjectNamePart, Query, SelectItem, SetExpr, Statement, TableFactor, TableWithJoins, VisitMut,
-    VisitorMut, visit_expressions_mut,
+    ArrayElemTypeDef, CastKind, DataType, Expr as SqlExpr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident,
+    Join, JoinConstraint, JoinOperator, ObjectNamePart, Query, SelectItem, SetExpr, Statement, TableFactor,
+    TableWithJoins, VisitMut, VisitorMut, visit_expressions_mut,
 };
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 
+use crate::array_cast::CAST_ARRAY;
 use crate::trino_fns::FIELD_AT;
 
 /// Name of the hidden column that holds one element of a multi-column `UNNEST`.
@@ -35,7 +38,7 @@ const ELEMENT: &str = "__trailsift_element";
 /// equivalent (see the module documentation). String literals and quoted identifiers are
 /// left alone, and SQL that needs no rewrite comes back as it was.
 pub fn trino_compat(sql: &str) -> String {
-    let text = field_access(sql);
+    let text = array_types(&field_access(sql));
     rewrite_ast(&text).unwrap_or(text)
 }
 
@@ -85,6 +88,68 @@ fn field_access(sql: &str) -> String {
     out
 }
 
+/// `AS ARRAY(T)` becomes `AS ARRAY<T>`, the spelling DataFusion's parser takes (and the
+/// rewrite of [`rewrite_ast`] turns into a call of [`CAST_ARRAY`]); an `ARRAY(` right after
+/// the `<` of one made so is a type too (`ARRAY(ARRAY(VARCHAR))`).
+fn array_types(sql: &str) -> String {
+    let b = sql.as_bytes();
+    let lower = sql.to_ascii_lowercase();
+    let lb = lower.as_bytes();
+    let mut swaps: Vec<usize> = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            q @ (b'\'' | b'"') => {
+                i += 1;
+                while i < b.len() && !(b[i] == q && b.get(i + 1) != Some(&q)) {
+                    i += if b[i] == q { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'a' | b'A' if lb[i..].starts_with(b"array") && (i == 0 || !is_word(b[i - 1])) => {
+                let mut open = i + 5;
+                while open < b.len() && b[open].is_ascii_whitespace() {
+                    open += 1;
+                }
+                let before = lower[..i].trim_end();
+                // (Swaps are made at the end: the `<` made so far is still a `(` here.)
+                let typed = before.ends_with('(') && swaps.contains(&(before.len() - 1))
+                    || before.ends_with(" as") && !before.ends_with("_as")
+                    || before == "as";
+                if b.get(open) == Some(&b'(') && typed && (i + 5 == b.len() || !is_word(b[i + 5])) {
+                    let mut depth = 0usize;
+                    let close = (open..b.len()).find(|&k| {
+                        match b[k] {
+                            b'(' => depth += 1,
+                            b')' => depth -= 1,
+                            _ => {}
+                        }
+                        depth == 0
+                    });
+                    if let Some(close) = close {
+                        swaps.push(open);
+                        swaps.push(close);
+                    }
+                }
+                i += 5;
+            }
+            _ => i += 1,
+        }
+    }
+    if swaps.is_empty() {
+        return sql.to_string();
+    }
+    let mut out = b.to_vec();
+    for k in swaps {
+        out[k] = if b[k] == b'(' { b'<' } else { b'>' };
+    }
+    String::from_utf8(out).expect("only ASCII bytes were swapped")
+}
+
+fn is_word(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_'
+}
+
 /// The statements of `sql` rewritten where they use Trino forms DataFusion does not plan, or
 /// `None` when there is none or `sql` does not parse:
 ///
@@ -97,9 +162,11 @@ fn field_access(sql: &str) -> String {
 /// - `if(c, a[, b])` becomes `CASE WHEN c THEN a ELSE b END`, and `mod(a, b)` `a % b`;
 /// - `try(CAST(x AS t))` becomes `TRY_CAST(x AS t)`, and `try(x)` otherwise is `x` (an error
 ///   in `x` is still an error).
+/// - `CAST(x AS ARRAY<T>)` (`TRY_CAST`) becomes [`CAST_ARRAY`]`(x, 'T', false)` (`true`), which
+///   reads text as a JSON array (see [`crate::array_cast`]).
 fn rewrite_ast(sql: &str) -> Option<String> {
     let lower = sql.to_ascii_lowercase();
-    if !["unnest", "if", "try", "mod"].iter().any(|w| lower.contains(w)) {
+    if !["unnest", "if", "try", "mod", "array"].iter().any(|w| lower.contains(w)) {
         return None;
     }
     let mut statements = Parser::parse_sql(&GenericDialect {}, sql).ok()?;
@@ -145,8 +212,26 @@ impl VisitorMut for TrinoRewriter {
     }
 }
 
-/// The DataFusion form of a call to Trino's `if` or `try`.
+/// The DataFusion form of a call to Trino's `if` or `try`, or of a cast to an array.
 fn trino_call(expr: &SqlExpr) -> Option<SqlExpr> {
+    if let SqlExpr::Cast {
+        kind,
+        expr,
+        data_type: DataType::Array(ArrayElemTypeDef::AngleBracket(item)),
+        array: false,
+        format: None,
+    } = expr
+    {
+        // Every element type but an array goes to the function, which reads text as JSON or
+        // says the type is not supported (DataFusion's own cast would make the text a
+        // one-element array).
+        if matches!(**item, DataType::Array(_)) {
+            return None;
+        }
+        let item = item.to_string();
+        let lenient = matches!(kind, CastKind::TryCast | CastKind::SafeCast);
+        return parse_expr(&format!("{CAST_ARRAY}({expr}, '{item}', {lenient})"));
+    }
     let SqlExpr::Function(f) = expr else { return None };
     let name = f.name.to_string().to_ascii_lowercase();
     let FunctionArguments::List(list) = &f.args else { return None };
@@ -166,6 +251,9 @@ fn trino_call(expr: &SqlExpr) -> Option<SqlExpr> {
         ("if", [c, a, b]) => parse_expr(&format!("CASE WHEN ({c}) THEN ({a}) ELSE ({b}) END")),
         ("try", [SqlExpr::Cast { kind: CastKind::Cast, expr, data_type, .. }]) => {
             parse_expr(&format!("TRY_CAST({expr} AS {data_type})"))
+        }
+        ("try", [SqlExpr::Function(g)]) if g.name.to_string() == CAST_ARRAY => {
+            parse_expr(&format!("{}, true)", g.to_string().strip_suffix(", false)")?))
         }
         ("try", [e]) => Some((*e).clone()),
         ("mod", [a, b]) => parse_expr(&format!("(({a}) % ({b}))")),
@@ -509,6 +597,24 @@ mod tests {
         assert_eq!(trino_compat("SELECT mod(a, 7)"), "SELECT ((a) % (7))");
         let diff = "SELECT verify_diff FROM t WHERE tryout = 1";
         assert_eq!(trino_compat(diff), diff);
+    }
+
+    #[test]
+    fn array_casts_become_calls() {
+        assert_eq!(
+            trino_compat("SELECT CAST(j AS ARRAY(VARCHAR)), TRY_CAST(j AS array (bigint)) FROM t"),
+            "SELECT __trailsift_cast_array(j, 'VARCHAR', false), __trailsift_cast_array(j, 'BIGINT', true) FROM t"
+        );
+        assert_eq!(
+            trino_compat("SELECT try(CAST(j AS ARRAY(JSON)))"),
+            "SELECT __trailsift_cast_array(j, 'JSON', true)"
+        );
+        // A nested array type is spelled for DataFusion and left to its cast.
+        assert_eq!(trino_compat("SELECT CAST(j AS ARRAY(ARRAY(INTEGER)))"), "SELECT CAST(j AS ARRAY<ARRAY<INTEGER>>)");
+        // Not types: a call of `array(…)`, text, a name ending in `as`.
+        for same in ["SELECT array(1, 2)", "SELECT 'AS ARRAY(x)' AS a", "SELECT alias array(1)"] {
+            assert_eq!(trino_compat(same), same);
+        }
     }
 
     #[test]

@@ -125,6 +125,7 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udaf(AggregateUDF::new_from_impl(CountIf::new()));
     crate::net::register(ctx);
     crate::trino_fns::register(ctx);
+    crate::array_cast::register(ctx);
 }
 
 /// The functions of this module.
