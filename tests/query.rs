@@ -521,4 +521,18 @@ fn trino_forms_agree_with_the_oracle() {
         "SELECT count(*) AS n FROM cloudtrail WHERE any_match(resources, (r) -> r.accountid = recipientaccountid)",
     );
     assert_eq!(rows[0]["n"], own);
+
+    // CAST(json AS ARRAY(JSON)), then UNNEST of it: the EC2 instances a request named.
+    let mut want_instances: BTreeMap<String, u64> = BTreeMap::new();
+    for r in &records {
+        for item in r["requestParameters"]["instancesSet"]["items"].as_array().into_iter().flatten() {
+            *want_instances.entry(str_of(&item["instanceId"])).or_default() += 1;
+        }
+    }
+    assert!(want_instances.values().sum::<u64>() > 1, "the corpus names instances");
+    let rows = both(
+        "SELECT json_extract_scalar(i, '$.instanceId') AS id, count(*) AS n FROM cloudtrail \
+         CROSS JOIN UNNEST(CAST(json_extract(requestparameters, '$.instancesSet.items') AS ARRAY(JSON))) AS t(i) GROUP BY 1",
+    );
+    assert_eq!(counts(&rows, "id", "n"), want_instances);
 }

@@ -30,6 +30,8 @@ use datafusion::sql::sqlparser::ast::{
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 
+use crate::trino::same_ident;
+
 /// The one statement of `sql` with its Trino lambdas made DataFusion lambdas (see the module
 /// documentation), or `None` when it has none (or is not one statement that parses), in which
 /// case `sql` plans as text.
@@ -123,7 +125,7 @@ fn lambda_of(arg: &SqlExpr) -> Option<SqlExpr> {
     let _ = visit_expressions_mut(&mut body, |e| {
         if let SqlExpr::CompoundIdentifier(parts) = e
             && parts.len() >= 2
-            && params.iter().any(|p| same(&p.name, &parts[0]))
+            && params.iter().any(|p| same_ident(&p.name, &parts[0]))
         {
             let mut text = parts[0].to_string();
             for field in &parts[1..] {
@@ -138,14 +140,6 @@ fn lambda_of(arg: &SqlExpr) -> Option<SqlExpr> {
         ControlFlow::<()>::Continue(())
     });
     Some(SqlExpr::Lambda(LambdaFunction { params, body: Box::new(body), syntax: LambdaSyntax::Arrow }))
-}
-
-fn same(a: &Ident, b: &Ident) -> bool {
-    if a.quote_style.is_some() || b.quote_style.is_some() {
-        a.value == b.value
-    } else {
-        a.value.eq_ignore_ascii_case(&b.value)
-    }
 }
 
 /// Finds the arrow on the left edge of `e` whose left side is a parameter list, replaces it

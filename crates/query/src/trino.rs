@@ -265,7 +265,8 @@ fn parse_expr(text: &str) -> Option<SqlExpr> {
     Parser::new(&GenericDialect {}).try_with_sql(text).ok()?.parse_expr().ok()
 }
 
-fn same_ident(a: &Ident, b: &Ident) -> bool {
+/// Whether two names are the same: as written when either is quoted, else in any case.
+pub(crate) fn same_ident(a: &Ident, b: &Ident) -> bool {
     if a.quote_style.is_some() || b.quote_style.is_some() {
         a.value == b.value
     } else {
