@@ -535,4 +535,13 @@ fn trino_forms_agree_with_the_oracle() {
          CROSS JOIN UNNEST(CAST(json_extract(requestparameters, '$.instancesSet.items') AS ARRAY(JSON))) AS t(i) GROUP BY 1",
     );
     assert_eq!(counts(&rows, "id", "n"), want_instances);
+
+    // CAST(json AS MAP(VARCHAR, JSON)), indexed: the records that name a bucket.
+    let buckets = count(&|r| r["requestParameters"]["bucketName"].is_string());
+    assert!(buckets > 0, "the corpus names buckets");
+    let rows = both(
+        "SELECT count(*) AS n FROM cloudtrail \
+         WHERE element_at(CAST(requestparameters AS MAP(VARCHAR, JSON)), 'bucketName') LIKE '\"%\"'",
+    );
+    assert_eq!(rows[0]["n"], buckets);
 }

@@ -1,22 +1,26 @@
-//! Trino's `CAST(x AS ARRAY(T))` (and `TRY_CAST`, `try(CAST(…))`), which Athena queries use to
-//! turn a JSON array into an array they can `UNNEST` or test with `contains`:
-//! `CAST(json_extract(requestparameters, '$.policyArns') AS ARRAY(VARCHAR))`.
+//! Trino's `CAST(x AS ARRAY(T))` and `CAST(x AS MAP(K, V))` (and `TRY_CAST`, `try(CAST(…))`),
+//! which Athena queries use to turn JSON into an array they can `UNNEST` or test with
+//! `contains`, or into a map they can index:
+//! `CAST(json_extract(requestparameters, '$.policyArns') AS ARRAY(VARCHAR))`,
+//! `element_at(CAST(json_parse(requestparameters) AS MAP(VARCHAR, JSON)), 'bucketName')`.
 //!
-//! JSON values are text here, so a cast of text to an array reads the text as JSON, as Trino
-//! casts its JSON type (Trino has no cast of a plain `varchar` to an array, so nothing is
-//! lost by reading every text as JSON). [`crate::trino`] rewrites the cast into a call of
-//! [`CAST_ARRAY`]`(x, 'T', lenient)`, which:
+//! JSON values are text here, so a cast of text reads the text as JSON, as Trino casts its
+//! JSON type (Trino has no cast of a plain `varchar` to an array or a map, so nothing is lost
+//! by reading every text as JSON). [`crate::trino`] rewrites the casts into calls of
+//! [`CAST_ARRAY`]`(x, 'T', lenient)` and [`CAST_MAP`]`(x, 'K', 'V', lenient)`, which:
 //!
-//! - for `ARRAY(JSON)`, gives each element as JSON text (`"a"`, `1`, `{"k":2}`);
-//! - for `ARRAY(VARCHAR)`, a string element as its value, a number or boolean as its text;
-//! - for `ARRAY(BIGINT)`, `INTEGER`, `SMALLINT`, `TINYINT`, `DOUBLE`, `REAL` or `BOOLEAN`,
-//!   each element as that type (from a number, a boolean or a string that spells one);
-//! - gives a JSON `null` element as NULL, and NULL for NULL or JSON `null` text;
-//! - fails, naming the value, on text that is not a JSON array, an object or array element
-//!   for a scalar type, or an element that does not convert (a fraction for an integer
-//!   type, where Trino would round). `TRY_CAST` gives NULL for the row instead.
+//! - take a JSON array (a JSON object for a map) and give each element (value):
+//!   - for `JSON`, as JSON text (`"a"`, `1`, `{"k":2}`);
+//!   - for `VARCHAR`, a string as its value, a number or boolean as its text;
+//!   - for `BIGINT`, `INTEGER`, `SMALLINT`, `TINYINT`, `DOUBLE`, `REAL` or `BOOLEAN`, as that
+//!     type (from a number, a boolean or a string that spells one);
+//! - give a JSON `null` element as NULL, and NULL for NULL or JSON `null` text;
+//! - fail, naming the value, on text that is not a JSON array (object), an object or array
+//!   element for a scalar type, or an element that does not convert (a fraction for an
+//!   integer type, where Trino would round). `TRY_CAST` gives NULL for the row instead.
 //!
-//! An array argument (`CAST(split(s, ',') AS ARRAY(BIGINT))`) has its elements cast.
+//! An array argument (`CAST(split(s, ',') AS ARRAY(BIGINT))`) has its elements cast. A map's
+//! keys are in the JSON object's key order, sorted; a key given twice keeps its last value.
 
 use std::sync::Arc;
 
@@ -36,9 +40,17 @@ use crate::udf::{finish, shape};
 /// Name of the function that stands for `CAST(x AS ARRAY(T))`.
 pub(crate) const CAST_ARRAY: &str = "__trailsift_cast_array";
 
-/// Registers [`CAST_ARRAY`] in `ctx`.
+/// Name of the function that stands for `CAST(x AS MAP(K, V))`.
+pub(crate) const CAST_MAP: &str = "__trailsift_cast_map";
+
+/// Registers [`CAST_ARRAY`] and [`CAST_MAP`] in `ctx`.
 pub(crate) fn register(ctx: &SessionContext) {
-    ctx.register_udf(ScalarUDF::new_from_impl(CastArray { signature: Signature::any(3, Volatility::Immutable) }));
+    for (map, args) in [(false, 3), (true, 4)] {
+        ctx.register_udf(ScalarUDF::new_from_impl(CastJson {
+            map,
+            signature: Signature::any(args, Volatility::Immutable),
+        }));
+    }
 }
 
 /// The Arrow type of the elements of Trino's `ARRAY(name)`, and whether they are JSON text.
@@ -60,25 +72,62 @@ pub(crate) fn element_type(name: &str) -> Option<(DataType, bool)> {
     Some((t, false))
 }
 
+/// A cast of JSON text (or of an array) to `ARRAY(T)`, or (`map`) of JSON text to `MAP(K, V)`.
 #[derive(Debug, PartialEq, Eq, Hash)]
-struct CastArray {
+struct CastJson {
+    map: bool,
     signature: Signature,
 }
 
-/// The type name (second argument) and whether the cast is lenient (third), both constants.
-fn constants<'a>(values: impl Iterator<Item = Option<&'a ScalarValue>>) -> Result<(String, bool)> {
+/// The types named by the constant arguments after the value (`T`, or `K` and `V`), and
+/// whether the cast is lenient (the last argument).
+fn constants<'a>(map: bool, values: impl Iterator<Item = Option<&'a ScalarValue>>) -> Result<(Vec<String>, bool)> {
     let v: Vec<Option<&ScalarValue>> = values.collect();
-    let name = match v.get(1).copied().flatten() {
-        Some(ScalarValue::Utf8(Some(s))) => s.clone(),
-        _ => return plan_err!("{CAST_ARRAY}: the element type must be a constant string"),
-    };
-    let lenient = matches!(v.get(2).copied().flatten(), Some(ScalarValue::Boolean(Some(true))));
-    Ok((name, lenient))
+    let names = (1..if map { 3 } else { 2 })
+        .map(|i| match v.get(i).copied().flatten() {
+            Some(ScalarValue::Utf8(Some(s))) => Ok(s.clone()),
+            _ => plan_err!("the type names of a cast to an array or a map must be constant strings"),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let lenient = matches!(v.last().copied().flatten(), Some(ScalarValue::Boolean(Some(true))));
+    Ok((names, lenient))
 }
 
-impl ScalarUDFImpl for CastArray {
+/// The Trino spelling of the target type, for messages.
+fn spelled(names: &[String]) -> String {
+    match names {
+        [t] => format!("ARRAY({t})"),
+        _ => format!("MAP({})", names.join(", ")),
+    }
+}
+
+/// `MAP(K, V)` as Arrow writes it (entries `key`, `value`, as DataFusion's `map()` names them).
+fn map_type(key: DataType, value: DataType) -> DataType {
+    let entries = arrow::datatypes::Fields::from(vec![Field::new("key", key, false), Field::new("value", value, true)]);
+    DataType::Map(Arc::new(Field::new("entries", DataType::Struct(entries), false)), false)
+}
+
+/// The Arrow type of the target and, for each of `T` (or `K`, `V`), its element type and
+/// whether it is JSON text.
+fn target(names: &[String]) -> Result<(DataType, Vec<(DataType, bool)>)> {
+    let types = names.iter().map(|n| element_type(n)).collect::<Option<Vec<_>>>().filter(|t| t.len() == 1 || !t[0].1);
+    let Some(types) = types else {
+        return plan_err!(
+            "CAST to {} is not supported: the element type must be VARCHAR, JSON, BIGINT, INTEGER, SMALLINT, TINYINT, DOUBLE, REAL or BOOLEAN (a map's key not JSON)",
+            spelled(names)
+        );
+    };
+    let t = match types.as_slice() {
+        [(t, _)] => DataType::List(Arc::new(Field::new_list_field(t.clone(), true))),
+        [(k, _), (v, _)] => map_type(k.clone(), v.clone()),
+        _ => return plan_err!("a map has a key type and a value type"),
+    };
+    Ok((t, types))
+}
+
+impl ScalarUDFImpl for CastJson {
     fn name(&self) -> &str {
-        CAST_ARRAY
+        if self.map { CAST_MAP } else { CAST_ARRAY }
     }
 
     fn signature(&self) -> &Signature {
@@ -86,44 +135,44 @@ impl ScalarUDFImpl for CastArray {
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        plan_err!("{CAST_ARRAY} is typed from its arguments")
+        plan_err!("{} is typed from its arguments", self.name())
     }
 
     fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
-        let (name, _) = constants(args.scalar_arguments.iter().copied())?;
-        let Some((t, _)) = element_type(&name) else {
-            return plan_err!(
-                "CAST to ARRAY({name}) is not supported: the element type must be VARCHAR, JSON, BIGINT, INTEGER, SMALLINT, TINYINT, DOUBLE, REAL or BOOLEAN"
-            );
-        };
-        Ok(Arc::new(Field::new(CAST_ARRAY, DataType::List(Arc::new(Field::new_list_field(t, true))), true)))
+        let (names, _) = constants(self.map, args.scalar_arguments.iter().copied())?;
+        Ok(Arc::new(Field::new(self.name(), target(&names)?.0, true)))
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let (name, lenient) = constants(args.args.iter().map(|a| match a {
-            ColumnarValue::Scalar(s) => Some(s),
-            ColumnarValue::Array(_) => None,
-        }))?;
-        let Some((element, json)) = element_type(&name) else {
-            return exec_err!("CAST to ARRAY({name}) is not supported");
-        };
+        let (names, lenient) = constants(
+            self.map,
+            args.args.iter().map(|a| match a {
+                ColumnarValue::Scalar(s) => Some(s),
+                ColumnarValue::Array(_) => None,
+            }),
+        )?;
+        let spelled = spelled(&names);
+        let (target, types) = target(&names)?;
         let (n, scalar) = shape(&args);
         let input = args.args[0].to_array(n)?;
-        let target = DataType::List(Arc::new(Field::new_list_field(element.clone(), true)));
         let options = CastOptions { safe: lenient, format_options: FormatOptions::default() };
-        let out = match input.data_type() {
-            DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..) => {
+        let out: ArrayRef = match input.data_type() {
+            DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..) if !self.map => {
                 cast_with_options(&input, &target, &options)?
             }
             DataType::Null => arrow::array::new_null_array(&target, input.len()),
-            t if t.is_nested() => return exec_err!("cannot cast {t} to ARRAY({name})"),
+            t if t.is_nested() => return exec_err!("cannot cast {t} to {spelled}"),
             _ => {
                 let text = cast_with_options(&input, &DataType::Utf8, &options)?;
-                let texts = from_json(text.as_string::<i32>(), json, lenient, &name)?;
-                if element == DataType::Utf8 {
-                    Arc::new(texts)
+                let texts = text.as_string::<i32>();
+                let read: ArrayRef = match types.as_slice() {
+                    [(_, json)] => Arc::new(from_json(texts, *json, lenient, &spelled)?),
+                    _ => Arc::new(map_from_json(texts, types[1].1, lenient, &spelled)?),
+                };
+                if types.iter().all(|(t, _)| *t == DataType::Utf8) {
+                    read
                 } else {
-                    cast_list_lenient_by_row(&texts, &target, lenient, &name)?
+                    cast_lenient_by_row(&read, &target, lenient, &spelled)?
                 }
             }
         };
@@ -131,12 +180,61 @@ impl ScalarUDFImpl for CastArray {
     }
 }
 
+/// Each JSON object of `texts` as a map of key to value text (see the module documentation).
+fn map_from_json(
+    texts: &arrow::array::StringArray,
+    json: bool,
+    lenient: bool,
+    spelled: &str,
+) -> Result<arrow::array::MapArray> {
+    let names =
+        arrow::array::builder::MapFieldNames { entry: "entries".into(), key: "key".into(), value: "value".into() };
+    let mut out = arrow::array::builder::MapBuilder::new(Some(names), StringBuilder::new(), StringBuilder::new());
+    for text in texts.iter() {
+        let Some(text) = text else {
+            out.append(false)?;
+            continue;
+        };
+        match entries(text, json) {
+            Ok(Some(pairs)) => {
+                for (k, v) in pairs {
+                    out.keys().append_value(k);
+                    out.values().append_option(v);
+                }
+                out.append(true)?;
+            }
+            Ok(None) => out.append(false)?,
+            Err(_) if lenient => out.append(false)?,
+            Err(why) => return exec_err!("cannot cast '{}' to {spelled}: {why}", clip(text)),
+        }
+    }
+    Ok(out.finish())
+}
+
+/// A map's keys and value texts (`None` for NULL), in order.
+type Entries = Vec<(String, Option<String>)>;
+
+/// The keys and value texts of the JSON object `text`, `None` for JSON `null`.
+fn entries(text: &str, json: bool) -> std::result::Result<Option<Entries>, String> {
+    let value: Value = serde_json::from_str(text).map_err(|e| format!("not JSON ({e})"))?;
+    let fields = match value {
+        Value::Null => return Ok(None),
+        Value::Object(fields) => fields,
+        other => return Err(format!("a JSON {} is not an object", kind(&other))),
+    };
+    fields
+        .into_iter()
+        .map(|(k, v)| Ok((k, element_text(v, json)?)))
+        .collect::<std::result::Result<_, String>>()
+        .map(Some)
+}
+
 /// Each JSON array of `texts` as a list of element texts (see the module documentation).
 fn from_json(
     texts: &arrow::array::StringArray,
     json: bool,
     lenient: bool,
-    name: &str,
+    spelled: &str,
 ) -> Result<arrow::array::ListArray> {
     let mut out = ListBuilder::new(StringBuilder::new());
     for text in texts.iter() {
@@ -153,7 +251,7 @@ fn from_json(
             }
             Ok(None) => out.append_null(),
             Err(_) if lenient => out.append_null(),
-            Err(why) => return exec_err!("cannot cast '{}' to ARRAY({name}): {why}", clip(text)),
+            Err(why) => return exec_err!("cannot cast '{}' to {spelled}: {why}", clip(text)),
         }
     }
     Ok(out.finish())
@@ -167,17 +265,19 @@ fn elements(text: &str, json: bool) -> std::result::Result<Option<Vec<Option<Str
         Value::Array(items) => items,
         other => return Err(format!("a JSON {} is not an array", kind(&other))),
     };
-    items
-        .into_iter()
-        .map(|item| match item {
-            Value::Null => Ok(None),
-            Value::String(s) if !json => Ok(Some(s)),
-            Value::Bool(_) | Value::Number(_) if !json => Ok(Some(item.to_string())),
-            Value::Array(_) | Value::Object(_) if !json => Err(format!("an element is a JSON {}", kind(&item))),
-            other => Ok(Some(other.to_string())),
-        })
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map(Some)
+    items.into_iter().map(|item| element_text(item, json)).collect::<std::result::Result<Vec<_>, _>>().map(Some)
+}
+
+/// An element's text: as JSON text (`json`), or a string's value, a number's or boolean's
+/// text; `None` for JSON `null`.
+fn element_text(item: Value, json: bool) -> std::result::Result<Option<String>, String> {
+    match item {
+        Value::Null => Ok(None),
+        Value::String(s) if !json => Ok(Some(s)),
+        Value::Bool(_) | Value::Number(_) if !json => Ok(Some(item.to_string())),
+        Value::Array(_) | Value::Object(_) if !json => Err(format!("an element is a JSON {}", kind(&item))),
+        other => Ok(Some(other.to_string())),
+    }
 }
 
 fn kind(v: &Value) -> &'static str {
@@ -199,18 +299,13 @@ fn clip(text: &str) -> String {
     }
 }
 
-/// `lists` (of element texts) cast to `target`. A lenient cast makes NULL the whole row
+/// `lists` (arrays or maps of element texts) cast to `target`. A lenient cast makes NULL the whole row
 /// whose elements do not all convert (not only the element, as Arrow's safe cast would).
-fn cast_list_lenient_by_row(
-    lists: &arrow::array::ListArray,
-    target: &DataType,
-    lenient: bool,
-    name: &str,
-) -> Result<ArrayRef> {
+fn cast_lenient_by_row(lists: &ArrayRef, target: &DataType, lenient: bool, spelled: &str) -> Result<ArrayRef> {
     let strict = CastOptions { safe: false, format_options: FormatOptions::default() };
     match cast_with_options(lists, target, &strict) {
         Ok(done) => Ok(done),
-        Err(e) if !lenient => exec_err!("cannot cast to ARRAY({name}): {e}"),
+        Err(e) if !lenient => exec_err!("cannot cast to {spelled}: {e}"),
         Err(_) => {
             // Row by row: a row that fails becomes NULL.
             let rows: Vec<ArrayRef> = (0..lists.len())
@@ -265,6 +360,22 @@ mod tests {
         for (expr, want) in cases {
             assert_eq!(value(&ctx, &format!("SELECT {expr}")).await.as_deref(), Ok(want), "{expr}");
         }
+        let maps = [
+            (r#"element_at(CAST('{"b": {"x": 1}, "a": null}' AS MAP(VARCHAR, JSON)), 'b')"#, r#"{"x":1}"#),
+            (r#"element_at(CAST('{"b": 2, "a": 1}' AS MAP(VARCHAR, BIGINT)), 'a') + 1"#, "2"),
+            (r#"array_to_string(map_keys(CAST('{"b": 2, "a": 1}' AS MAP(VARCHAR, VARCHAR))), '|')"#, "a|b"),
+            (r#"cardinality(CAST('{}' AS MAP(VARCHAR, VARCHAR)))"#, "0"),
+            (r#"element_at(CAST('{"a": null}' AS MAP(VARCHAR, VARCHAR)), 'a') IS NULL"#, "true"),
+            (r#"TRY_CAST('[1]' AS MAP(VARCHAR, VARCHAR)) IS NULL"#, "true"),
+            (r#"try(CAST('{"a": "x"}' AS MAP(VARCHAR, BIGINT))) IS NULL"#, "true"),
+        ];
+        for (expr, want) in maps {
+            assert_eq!(value(&ctx, &format!("SELECT {expr}")).await.as_deref(), Ok(want), "{expr}");
+        }
+        let err = value(&ctx, "SELECT CAST('[1]' AS MAP(VARCHAR, VARCHAR))").await.unwrap_err();
+        assert!(err.contains("cannot cast '[1]' to MAP(VARCHAR, VARCHAR): a JSON array is not an object"), "{err}");
+        let err = value(&ctx, "SELECT CAST('{}' AS MAP(JSON, VARCHAR))").await.unwrap_err();
+        assert!(err.contains("CAST to MAP(JSON, VARCHAR) is not supported"), "{err}");
         let unnest = r#"SELECT string_agg(x, '|' ORDER BY x) FROM (SELECT '["b", "a"]' AS j) AS t CROSS JOIN UNNEST(CAST(j AS ARRAY(VARCHAR))) AS u(x)"#;
         assert_eq!(value(&ctx, unnest).await.as_deref(), Ok("a|b"));
         let err = value(&ctx, r#"SELECT CAST('{"a": 1}' AS ARRAY(VARCHAR))"#).await.unwrap_err();

@@ -9,8 +9,8 @@
 //!   form, or `WITH ORDINALITY AS t(x, n)`, or `LEFT JOIN UNNEST(…) … ON TRUE`), which becomes
 //!   a derived table that calls DataFusion's `unnest` in its projection;
 //!   `if(…)`, `try(…)` and `mod(…)` become `CASE`, `TRY_CAST` (or the bare expression) and `%`;
-//!   `CAST(x AS ARRAY(T))` becomes a call that reads text as a JSON array
-//!   (module `array_cast`). Lambdas are made in the syntax tree by module `lambda`.
+//!   `CAST(x AS ARRAY(T))` and `CAST(x AS MAP(K, V))` become calls that read text as a JSON
+//!   array or object (module `array_cast`). Lambdas are made in the syntax tree by module `lambda`.
 //! - [`output_names`] names the result columns as Trino does: an alias as written, a column
 //!   by its name, a struct field by the field's name (`useridentity.arn` is `arn`), and any
 //!   other expression `_colN` (N counting from 0), so that `--format jsonl` keys are the ones
@@ -28,7 +28,7 @@ use datafusion::sql::sqlparser::ast::{
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 
-use crate::array_cast::CAST_ARRAY;
+use crate::array_cast::{CAST_ARRAY, CAST_MAP};
 use crate::trino_fns::FIELD_AT;
 
 /// Name of the hidden column that holds one element of a multi-column `UNNEST`.
@@ -163,10 +163,11 @@ fn is_word(c: u8) -> bool {
 /// - `try(CAST(x AS t))` becomes `TRY_CAST(x AS t)`, and `try(x)` otherwise is `x` (an error
 ///   in `x` is still an error).
 /// - `CAST(x AS ARRAY<T>)` (`TRY_CAST`) becomes [`CAST_ARRAY`]`(x, 'T', false)` (`true`), which
-///   reads text as a JSON array (see [`crate::array_cast`]).
+///   reads text as a JSON array, and `CAST(x AS MAP(K, V))` [`CAST_MAP`]`(x, 'K', 'V', false)`,
+///   which reads it as a JSON object (see [`crate::array_cast`]).
 fn rewrite_ast(sql: &str) -> Option<String> {
     let lower = sql.to_ascii_lowercase();
-    if !["unnest", "if", "try", "mod", "array"].iter().any(|w| lower.contains(w)) {
+    if !["unnest", "if", "try", "mod", "array", "map"].iter().any(|w| lower.contains(w)) {
         return None;
     }
     let mut statements = Parser::parse_sql(&GenericDialect {}, sql).ok()?;
@@ -232,6 +233,10 @@ fn trino_call(expr: &SqlExpr) -> Option<SqlExpr> {
         let lenient = matches!(kind, CastKind::TryCast | CastKind::SafeCast);
         return parse_expr(&format!("{CAST_ARRAY}({expr}, '{item}', {lenient})"));
     }
+    if let SqlExpr::Cast { kind, expr, data_type: DataType::Map(key, value), array: false, format: None } = expr {
+        let lenient = matches!(kind, CastKind::TryCast | CastKind::SafeCast);
+        return parse_expr(&format!("{CAST_MAP}({expr}, '{key}', '{value}', {lenient})"));
+    }
     let SqlExpr::Function(f) = expr else { return None };
     let name = f.name.to_string().to_ascii_lowercase();
     let FunctionArguments::List(list) = &f.args else { return None };
@@ -252,7 +257,7 @@ fn trino_call(expr: &SqlExpr) -> Option<SqlExpr> {
         ("try", [SqlExpr::Cast { kind: CastKind::Cast, expr, data_type, .. }]) => {
             parse_expr(&format!("TRY_CAST({expr} AS {data_type})"))
         }
-        ("try", [SqlExpr::Function(g)]) if g.name.to_string() == CAST_ARRAY => {
+        ("try", [SqlExpr::Function(g)]) if [CAST_ARRAY, CAST_MAP].contains(&g.name.to_string().as_str()) => {
             parse_expr(&format!("{}, true)", g.to_string().strip_suffix(", false)")?))
         }
         ("try", [e]) => Some((*e).clone()),
@@ -609,6 +614,10 @@ mod tests {
         assert_eq!(
             trino_compat("SELECT try(CAST(j AS ARRAY(JSON)))"),
             "SELECT __trailsift_cast_array(j, 'JSON', true)"
+        );
+        assert_eq!(
+            trino_compat("SELECT CAST(j AS MAP(VARCHAR, JSON)), try(CAST(j AS map(varchar, bigint)))"),
+            "SELECT __trailsift_cast_map(j, 'VARCHAR', 'JSON', false), __trailsift_cast_map(j, 'VARCHAR', 'BIGINT', true)"
         );
         // A nested array type is spelled for DataFusion and left to its cast.
         assert_eq!(trino_compat("SELECT CAST(j AS ARRAY(ARRAY(INTEGER)))"), "SELECT CAST(j AS ARRAY<ARRAY<INTEGER>>)");
