@@ -275,7 +275,10 @@ fn element_text(item: Value, json: bool) -> std::result::Result<Option<String>, 
         Value::Null => Ok(None),
         Value::String(s) if !json => Ok(Some(s)),
         Value::Bool(_) | Value::Number(_) if !json => Ok(Some(item.to_string())),
-        Value::Array(_) | Value::Object(_) if !json => Err(format!("an element is a JSON {}", kind(&item))),
+        Value::Array(_) | Value::Object(_) if !json => Err(format!(
+            "an element is a JSON {}; cast to ARRAY(JSON) or MAP(VARCHAR, JSON) to keep such values as JSON text",
+            kind(&item)
+        )),
         other => Ok(Some(other.to_string())),
     }
 }
