@@ -190,25 +190,41 @@ fn map_from_json(
     let names =
         arrow::array::builder::MapFieldNames { entry: "entries".into(), key: "key".into(), value: "value".into() };
     let mut out = arrow::array::builder::MapBuilder::new(Some(names), StringBuilder::new(), StringBuilder::new());
-    for text in texts.iter() {
-        let Some(text) = text else {
-            out.append(false)?;
-            continue;
-        };
-        match entries(text, json) {
-            Ok(Some(pairs)) => {
-                for (k, v) in pairs {
-                    out.keys().append_value(k);
-                    out.values().append_option(v);
-                }
-                out.append(true)?;
+    read_rows(
+        texts,
+        lenient,
+        spelled,
+        |t| entries(t, json),
+        |row| {
+            for (k, v) in row.iter().flatten() {
+                out.keys().append_value(k);
+                out.values().append_option(v.as_deref());
             }
-            Ok(None) => out.append(false)?,
-            Err(_) if lenient => out.append(false)?,
-            Err(why) => return exec_err!("cannot cast '{}' to {spelled}: {why}", clip(text)),
-        }
-    }
+            Ok(out.append(row.is_some())?)
+        },
+    )?;
     Ok(out.finish())
+}
+
+/// Reads each text of `texts` with `read` and hands the row to `add`: `None` for a NULL text,
+/// JSON `null`, or (`lenient`) a text `read` refuses; otherwise a refusal is the error.
+fn read_rows<T>(
+    texts: &arrow::array::StringArray,
+    lenient: bool,
+    spelled: &str,
+    read: impl Fn(&str) -> std::result::Result<Option<T>, String>,
+    mut add: impl FnMut(Option<T>) -> Result<()>,
+) -> Result<()> {
+    for text in texts.iter() {
+        let row = match text.map(|t| (t, read(t))) {
+            None => None,
+            Some((_, Ok(row))) => row,
+            Some((_, Err(_))) if lenient => None,
+            Some((t, Err(why))) => return exec_err!("cannot cast '{}' to {spelled}: {why}", clip(t)),
+        };
+        add(row)?;
+    }
+    Ok(())
 }
 
 /// A map's keys and value texts (`None` for NULL), in order.
@@ -237,23 +253,19 @@ fn from_json(
     spelled: &str,
 ) -> Result<arrow::array::ListArray> {
     let mut out = ListBuilder::new(StringBuilder::new());
-    for text in texts.iter() {
-        let Some(text) = text else {
-            out.append_null();
-            continue;
-        };
-        match elements(text, json) {
-            Ok(Some(items)) => {
-                for item in items {
-                    out.values().append_option(item);
-                }
-                out.append(true);
+    read_rows(
+        texts,
+        lenient,
+        spelled,
+        |t| elements(t, json),
+        |row| {
+            for item in row.iter().flatten() {
+                out.values().append_option(item.as_deref());
             }
-            Ok(None) => out.append_null(),
-            Err(_) if lenient => out.append_null(),
-            Err(why) => return exec_err!("cannot cast '{}' to {spelled}: {why}", clip(text)),
-        }
-    }
+            out.append(row.is_some());
+            Ok(())
+        },
+    )?;
     Ok(out.finish())
 }
 
